@@ -1,0 +1,3 @@
+"""Mailfort: a secure-by-default IMAP server."""
+
+__all__: list[str] = []
