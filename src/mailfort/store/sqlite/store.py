@@ -1,0 +1,415 @@
+"""``SqliteMailStore``: the embedded backend of ``store.api``.
+
+One SQLite database (``mailfort.db``, WAL, ``synchronous=FULL``). Every write transaction is a
+job on ONE dedicated writer thread (a single-worker executor), so the event loop never waits on
+fsync and writes are serialised without locks. Reads run on a second thread with its own
+read-only connection (see ``_Database``). Message blobs are files (``blobs.py``), written
+and fsynced on a separate small pool *before* the transaction that references them, so blob
+I/O of one delivery overlaps the commit of another.
+
+A write is durable when its coroutine returns: the commit has been fsynced to the WAL. After
+every committed write that changes a mailbox the notifier schedules that mailbox's subscribers
+on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import importlib.resources
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final, TypeVar
+
+from mailfort.core.clock import Clock, SystemClock
+from mailfort.mail.message import ParsedMessage
+from mailfort.store.api import DEFAULT_MAILBOXES
+from mailfort.store.errors import InvalidMailboxName, StoreError
+from mailfort.store.sqlite import queries as q
+from mailfort.store.sqlite.blobs import BlobStore, blob_id_of
+from mailfort.store.sqlite.notifier import InProcessNotifier
+from mailfort.store.types import (
+    AppendResult,
+    BlobId,
+    Change,
+    FlagMode,
+    FlagUpdate,
+    MailboxId,
+    MailboxInfo,
+    MailboxStatus,
+    MessageMeta,
+    SearchData,
+    Snapshot,
+    User,
+    UserId,
+)
+
+__all__ = ["SqliteMailStore", "open_sqlite_store", "normalize_mailbox_name", "DB_FILENAME"]
+
+T = TypeVar("T")
+
+DB_FILENAME: Final = "mailfort.db"
+_MIGRATIONS: Final = ((1, "0001_initial.sql"),)
+MAX_MAILBOX_NAME_CHARS: Final = 1024
+MAX_MAILBOX_DEPTH: Final = 64
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def normalize_mailbox_name(name: str) -> str:
+    """The stored form of a mailbox name: "INBOX" (any case) and its children canonical.
+    InvalidMailboxName for empty names, empty or over-deep levels, control characters and
+    over-long names. ``*`` and ``%`` are refused: they are LIST wildcards."""
+    if not name or len(name) > MAX_MAILBOX_NAME_CHARS or _CONTROL.search(name):
+        raise InvalidMailboxName(name[:64])
+    levels = name.split("/")
+    if len(levels) > MAX_MAILBOX_DEPTH or any(not level for level in levels):
+        raise InvalidMailboxName(name[:64])
+    if "*" in name or "%" in name:
+        raise InvalidMailboxName(name[:64])
+    if levels[0].upper() == "INBOX":
+        levels[0] = "INBOX"
+    return "/".join(levels)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+class _Lane:
+    """One connection and the one thread that uses it."""
+
+    def __init__(self, path: Path, name: str, is_writer: bool) -> None:
+        self._path = path
+        self._is_writer = is_writer
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=name)
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
+                               cached_statements=256)
+        try:
+            if self._is_writer:
+                os.chmod(self._path, 0o600)
+            for pragma in q.SQL_PRAGMAS:
+                conn.execute(pragma)
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                raise StoreError("the database could not be put in WAL mode")
+            if not self._is_writer:
+                conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _in_transaction(self, fn: Callable[[sqlite3.Connection], T], begin: str) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StoreError("the store is closed")
+        conn.execute(begin)
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def submit(self, job: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+
+    async def open(self) -> None:
+        await self.submit(self._connect)
+
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T], begin: str) -> T:
+        return await self.submit(lambda: self._in_transaction(fn, begin))
+
+    async def close(self) -> None:
+        def shut() -> None:
+            if self._conn is not None:
+                if self._is_writer:
+                    self._conn.execute("PRAGMA optimize")
+                self._conn.close()
+                self._conn = None
+        try:
+            await self.submit(shut)
+        finally:
+            self._executor.shutdown(wait=False)
+
+
+class _Database:
+    """The writer lane (every write, serialised) and a read-only lane.
+
+    Reads get their own connection and thread so that a long read (FETCH 1:* of a large
+    mailbox, SEARCH) never holds up commits, and reads are not queued behind fsyncs. In WAL
+    mode a read transaction that starts after a write's commit returned sees that write, so
+    a session still reads its own writes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._writer = _Lane(path, "mailfort-sqlite-w", is_writer=True)
+        self._reader = _Lane(path, "mailfort-sqlite-r", is_writer=False)
+        self._is_reader_open = False
+
+    async def open(self) -> None:
+        await self._writer.open()
+
+    async def open_reader(self) -> None:
+        """After migrations: the reader needs the schema in place."""
+        await self._reader.open()
+        self._is_reader_open = True
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in a write transaction; returns after the commit is durable."""
+        return await self._writer.transaction(fn, "BEGIN IMMEDIATE")
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in a read transaction (one consistent snapshot)."""
+        lane = self._reader if self._is_reader_open else self._writer
+        return await lane.transaction(fn, "BEGIN DEFERRED")
+
+    async def close(self) -> None:
+        try:
+            await self._reader.close()
+        finally:
+            await self._writer.close()
+
+
+class SqliteUsers:
+    def __init__(self, db: _Database, notifier: InProcessNotifier, clock: Clock) -> None:
+        self._db = db
+        self._notifier = notifier
+        self._clock = clock
+
+    async def create(self, name: str, password_hash: str) -> User:
+        now = dt.datetime.fromtimestamp(self._clock.now(), dt.UTC)
+        return await self._db.write(
+            lambda c: q.create_user(c, name, password_hash, now, DEFAULT_MAILBOXES))
+
+    async def get(self, name: str) -> User | None:
+        return await self._db.read(lambda c: q.get_user(c, name))
+
+    async def get_by_id(self, user_id: UserId) -> User | None:
+        return await self._db.read(lambda c: q.get_user_by_id(c, user_id))
+
+    async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
+        await self._db.write(lambda c: q.set_password_hash(c, user_id, password_hash))
+
+    async def delete(self, name: str) -> None:
+        gone = await self._db.write(lambda c: q.delete_user(c, name))
+        self._notifier.publish(gone)
+
+    async def list(self) -> list[User]:
+        return await self._db.read(q.list_users)
+
+
+class SqliteMailboxes:
+    def __init__(self, db: _Database, notifier: InProcessNotifier, clock: Clock) -> None:
+        self._db = db
+        self._notifier = notifier
+        self._clock = clock
+
+    async def create(self, user_id: UserId, name: str,
+                     special_use: str | None = None) -> MailboxInfo:
+        name = normalize_mailbox_name(name)
+        now_s = int(self._clock.now())
+        return await self._db.write(
+            lambda c: q.create_mailbox(c, user_id, name, special_use, now_s))
+
+    async def get(self, user_id: UserId, name: str) -> MailboxInfo | None:
+        try:
+            name = normalize_mailbox_name(name)
+        except InvalidMailboxName:
+            return None
+        return await self._db.read(lambda c: q.get_mailbox(c, user_id, name))
+
+    async def list(self, user_id: UserId) -> list[MailboxInfo]:
+        return await self._db.read(lambda c: q.list_mailboxes(c, user_id))
+
+    async def delete(self, user_id: UserId, name: str) -> None:
+        name = normalize_mailbox_name(name)
+        gone = await self._db.write(lambda c: q.delete_mailbox(c, user_id, name))
+        self._notifier.publish((gone,))
+
+    async def rename(self, user_id: UserId, old: str, new: str) -> None:
+        old = normalize_mailbox_name(old)
+        new = normalize_mailbox_name(new)
+        await self._db.write(lambda c: q.rename_mailbox(c, user_id, old, new))
+
+    async def set_subscribed(self, user_id: UserId, name: str, is_subscribed: bool) -> None:
+        name = normalize_mailbox_name(name)
+        await self._db.write(lambda c: q.set_subscribed(c, user_id, name, is_subscribed))
+
+    async def subscriptions(self, user_id: UserId) -> set[str]:
+        return await self._db.read(lambda c: q.subscriptions(c, user_id))
+
+    async def status(self, mailbox_id: MailboxId) -> MailboxStatus:
+        return await self._db.read(lambda c: q.mailbox_status(c, mailbox_id))
+
+
+class SqliteMessages:
+    def __init__(self, db: _Database, blobs: BlobStore, blob_pool: concurrent.futures.Executor,
+                 notifier: InProcessNotifier) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._blob_pool = blob_pool
+        self._notifier = notifier
+
+    async def append(self, mailbox_id: MailboxId, raw: bytes, parsed: ParsedMessage,
+                     flags: frozenset[str], internal_date: dt.datetime) -> AppendResult:
+        encoded = q.encode_flags(flags)
+        when = _aware(internal_date)
+        blob_id = blob_id_of(raw)
+        loop = asyncio.get_running_loop()
+        with self._blobs.reserve(blob_id):
+            await loop.run_in_executor(self._blob_pool, self._blobs.write, blob_id, raw)
+            result = await self._db.write(
+                lambda c: q.append_message(c, mailbox_id, blob_id, parsed, encoded, when))
+        self._notifier.publish((mailbox_id,))
+        return result
+
+    async def snapshot(self, mailbox_id: MailboxId) -> Snapshot:
+        return await self._db.read(lambda c: q.snapshot(c, mailbox_id))
+
+    async def claim_recent(self, mailbox_id: MailboxId) -> int:
+        return await self._db.write(lambda c: q.claim_recent(c, mailbox_id))
+
+    async def changes_since(self, mailbox_id: MailboxId, modseq: int) -> list[Change]:
+        return await self._db.read(lambda c: q.changes_since(c, mailbox_id, modseq))
+
+    async def fetch_meta(self, mailbox_id: MailboxId, uids: Sequence[int]) -> list[MessageMeta]:
+        return await self._db.read(lambda c: q.fetch_meta(c, mailbox_id, uids))
+
+    async def search_data(self, mailbox_id: MailboxId, uids: Sequence[int]) -> list[SearchData]:
+        return await self._db.read(lambda c: q.search_data(c, mailbox_id, uids))
+
+    async def read_blob(self, blob_id: BlobId) -> bytes:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._blob_pool, self._blobs.read, blob_id)
+
+    async def store_flags(self, mailbox_id: MailboxId, uids: Sequence[int], mode: FlagMode,
+                          flags: frozenset[str], unchanged_since: int | None = None,
+                          ) -> tuple[list[FlagUpdate], list[int]]:
+        encoded = q.encode_flags(flags)
+        updates, refused = await self._db.write(
+            lambda c: q.store_flags(c, mailbox_id, uids, mode, encoded, unchanged_since))
+        if updates:
+            self._notifier.publish((mailbox_id,))
+        return updates, refused
+
+    async def expunge(self, mailbox_id: MailboxId, uids: Sequence[int] | None = None) -> list[int]:
+        gone = await self._db.write(lambda c: q.expunge(c, mailbox_id, uids))
+        if gone:
+            self._notifier.publish((mailbox_id,))
+        return gone
+
+    async def copy(self, src: MailboxId, uids: Sequence[int], dst: MailboxId,
+                   ) -> tuple[int, list[tuple[int, int]]]:
+        result = await self._db.write(lambda c: q.copy_messages(c, src, uids, dst, False))
+        if result[1]:
+            self._notifier.publish((dst,))
+        return result
+
+    async def move(self, src: MailboxId, uids: Sequence[int], dst: MailboxId,
+                   ) -> tuple[int, list[tuple[int, int]]]:
+        result = await self._db.write(lambda c: q.copy_messages(c, src, uids, dst, True))
+        if result[1]:
+            self._notifier.publish((dst, src))
+        return result
+
+
+class SqliteMailStore:
+    """Implements ``store.api.MailStore``. Build it with :func:`open_sqlite_store`; use it from
+    the event loop it was opened on."""
+
+    def __init__(self, data_dir: Path, db: _Database, blobs: BlobStore,
+                 notifier: InProcessNotifier, clock: Clock) -> None:
+        self._data_dir = data_dir
+        self._db = db
+        self._blobs = blobs
+        self._blob_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="mailfort-blobs")
+        self._notifier = notifier
+        self._users = SqliteUsers(db, notifier, clock)
+        self._mailboxes = SqliteMailboxes(db, notifier, clock)
+        self._messages = SqliteMessages(db, blobs, self._blob_pool, notifier)
+        self._is_closed = False
+
+    @property
+    def users(self) -> SqliteUsers:
+        return self._users
+
+    @property
+    def mailboxes(self) -> SqliteMailboxes:
+        return self._mailboxes
+
+    @property
+    def messages(self) -> SqliteMessages:
+        return self._messages
+
+    @property
+    def notifier(self) -> InProcessNotifier:
+        return self._notifier
+
+    @property
+    def data_dir(self) -> Path:
+        return self._data_dir
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest version, one transaction per migration."""
+        package = importlib.resources.files("mailfort.store.sqlite") / "migrations"
+        for version, filename in _MIGRATIONS:
+            script = (package / filename).read_text(encoding="utf-8")
+
+            def step(c: sqlite3.Connection, version: int = version, script: str = script) -> None:
+                if q.schema_version(c) < version:
+                    q.apply_migration(c, version, script)
+            await self._db.write(step)
+
+    async def collect_garbage(self) -> int:
+        """Remove parsed contents and blob files no message references (orphans of a crash
+        between blob write and commit, and what EXPUNGE/DELETE left). Runs on the database
+        thread, so no commit interleaves; blobs of deliveries in flight are reserved and kept.
+        Returns the number of blob files removed."""
+        def sweep(c: sqlite3.Connection) -> int:
+            q.delete_unreferenced_contents(c)
+            return self._blobs.sweep(q.referenced_blobs(c))
+        return await self._db.write(sweep)
+
+    async def close(self) -> None:
+        if self._is_closed:
+            return
+        self._is_closed = True
+        try:
+            await self._db.close()
+        finally:
+            self._blob_pool.shutdown(wait=False)
+
+
+def _prepare_data_dir(data_dir: Path, blobs: BlobStore) -> None:
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)  # secure by default even when it existed
+    blobs.ensure_root()
+
+
+async def open_sqlite_store(data_dir: Path, *, clock: Clock | None = None) -> SqliteMailStore:
+    """Create ``data_dir`` (mode 0700) if needed, open ``mailfort.db``, run migrations and
+    sweep garbage left by a crash. Call from the event loop that will use the store."""
+    blobs = BlobStore(data_dir / "blobs")
+    await asyncio.to_thread(_prepare_data_dir, data_dir, blobs)
+    db = _Database(data_dir / DB_FILENAME)
+    store = SqliteMailStore(data_dir, db, blobs, InProcessNotifier(asyncio.get_running_loop()),
+                            clock or SystemClock())
+    try:
+        await db.open()
+        await store.migrate()
+        await db.open_reader()
+        await store.collect_garbage()
+    except BaseException:
+        await store.close()
+        raise
+    return store
