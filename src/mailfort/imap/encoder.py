@@ -70,7 +70,7 @@ def flag_list(flags: Iterable[str]) -> bytes:
 def date_time(value: dt.datetime) -> bytes:
     """``date-time``: "dd-Mon-yyyy hh:mm:ss +zzzz" (day space-padded)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     offset = value.utcoffset() or dt.timedelta(0)
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
