@@ -1,0 +1,73 @@
+"""The CLI explains itself and turns bad calls into exit status 2 with a message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mailfort.cli.main import main
+
+
+def _run(*args: str, stdin: bytes = b"", cwd: Path | None = None
+         ) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "mailfort.cli.main", *args], input=stdin,
+                          capture_output=True, timeout=60, cwd=cwd, check=False)
+
+
+def test_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("serve", "user", "deliver"):
+        assert name in out
+
+
+@pytest.mark.parametrize("sub", [["serve"], ["user"], ["user", "add"], ["deliver"]])
+def test_every_subcommand_has_help(sub: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([*sub, "--help"])
+    assert info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_unknown_subcommand_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "m.toml"
+    cfg.write_text("[server]\nbogus = 1\n")
+    result = _run("--config", str(cfg), "user", "list")
+    assert result.returncode == 2
+    assert b"server.bogus" in result.stderr
+    assert b"Traceback" not in result.stderr
+
+
+def test_user_lifecycle(tmp_path: Path) -> None:
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[storage]\ndata_dir = "data"\n[auth]\nargon2_memory_kib = 1024\n'
+                   "argon2_time_cost = 1\n")
+    base = ("--config", str(cfg))
+    weak = _run(*base, "user", "add", "alice@example.com", "--password-stdin", stdin=b"short\n")
+    assert weak.returncode == 2 and b"shorter than" in weak.stderr
+    ok = _run(*base, "user", "add", "alice@example.com", "--password-stdin",
+              stdin=b"a-long-enough-passphrase\n")
+    assert ok.returncode == 0, ok.stderr
+    again = _run(*base, "user", "add", "alice@example.com", "--password-stdin",
+                 stdin=b"a-long-enough-passphrase\n")
+    assert again.returncode == 2 and b"already exists" in again.stderr
+    listed = _run(*base, "user", "list")
+    assert b"alice@example.com" in listed.stdout
+    passwd = _run(*base, "user", "passwd", "bob@example.com", "--password-stdin",
+                  stdin=b"another-long-passphrase\n")
+    assert passwd.returncode == 2 and b"no such user" in passwd.stderr
+    gone = _run(*base, "user", "del", "alice@example.com", "--yes")
+    assert gone.returncode == 0
+    assert b"alice" not in _run(*base, "user", "list").stdout
