@@ -18,7 +18,10 @@ from mailfort.store.api import MailStore
 from mailfort.store.sqlite import open_sqlite_store
 
 TEST_TIMEOUT_S = 30.0
-BACKENDS = ["sqlite", "postgres"]
+# Every backend listed here must pass the whole suite. store.postgres does not exist yet; when
+# it does, add "postgres" here (opened on $MAILFORT_TEST_PG_DSN, required under CI) rather than
+# skipping: a backend is supported only if it passes everything.
+BACKENDS = ["sqlite"]
 PG_DSN_VAR = "MAILFORT_TEST_PG_DSN"
 
 
