@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mailfort.cli import deliver, serve, user
+    from mailfort.cli import app_password, deliver, guard, mfa, serve, tokens, user
 
     parser = _Parser(prog="mailfort", description=_DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "in ./data")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    modules: list[object] = [serve, user, deliver]
+    modules: list[object] = [serve, user, deliver, mfa, app_password, tokens, guard]
     try:
         from mailfort.cli import scan
         modules.append(scan)
