@@ -31,7 +31,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mailfort.cli import app_password, deliver, guard, mfa, serve, tokens, user
+    from mailfort.cli import (app_password, audit, deliver, guard, mfa, report, scan, serve,
+                              tokens, user)
 
     parser = _Parser(prog="mailfort", description=_DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,12 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "in ./data")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    modules: list[object] = [serve, user, deliver, mfa, app_password, tokens, guard]
-    try:
-        from mailfort.cli import scan
-        modules.append(scan)
-    except ImportError:  # pragma: no cover - the scanner is optional at import time
-        pass
+    modules: list[object] = [serve, user, deliver, mfa, app_password, tokens, guard, audit,
+                             report, scan]
     for module in modules:
         before = set(sub.choices)
         module.add_parser(sub)  # type: ignore[attr-defined]

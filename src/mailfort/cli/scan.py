@@ -24,7 +24,7 @@ from mailfort.scan.formats.terminal import render_terminal
 from mailfort.scan.report import HostReport, ScanReport, Severity
 from mailfort.scan.runner import scan_hosts
 
-__all__ = ["add_parser", "build_parser", "exit_code", "main", "run"]
+__all__ = ["add_parser", "build_parser", "exit_code", "main", "progress_wanted", "run"]
 
 PASSWORD_ENV = "MAILFORT_SCAN_PASSWORD"  # noqa: S105 - a variable name
 
@@ -122,6 +122,14 @@ def _configure(p: argparse.ArgumentParser) -> None:
     )
     auth = p.add_argument_group("authenticated checks")
     auth.add_argument("--auth-user", help=f"log in as this user (password from ${PASSWORD_ENV})")
+    auth.add_argument(
+        "--idle-probe",
+        type=_positive,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --auth-user: stay in IDLE this long and report if the server ends it "
+        "(the host time budget is extended by as much)",
+    )
 
 
 def build_parser(prog: str = "mailfort scan") -> argparse.ArgumentParser:
@@ -177,11 +185,13 @@ def _options(args: argparse.Namespace) -> ScanOptions:
         if not raw:
             raise _Usage(f"--auth-user needs the password in ${PASSWORD_ENV}")
         password = Secret(raw)
+    if args.idle_probe and not args.auth_user:
+        raise _Usage("--idle-probe needs --auth-user")
     if args.ca_file is not None and not args.ca_file.is_file():
         raise _Usage(f"--ca-file not found: {args.ca_file}")
     return ScanOptions(
         ports=tuple(dict.fromkeys(args.ports)) if args.ports else (143, 993),
-        host_timeout_s=args.host_timeout,
+        host_timeout_s=args.host_timeout + args.idle_probe,
         op_timeout_s=args.timeout,
         tls_checks=not args.no_tls_scan,
         ca_file=args.ca_file,
@@ -193,7 +203,15 @@ def _options(args: argparse.Namespace) -> ScanOptions:
         rate_per_s=args.rate,
         auth_user=args.auth_user,
         auth_password=password,
+        idle_wait_s=args.idle_probe,
     )
+
+
+def progress_wanted(*, hosts: int, fmt: str, to_stdout: bool, stderr_is_terminal: bool) -> bool:
+    """Show a progress bar (on stderr) only for several hosts, for a person watching a terminal,
+    and never while a machine-readable report is written to stdout."""
+    machine_readable = fmt != "terminal"
+    return hosts > 1 and stderr_is_terminal and not (machine_readable and to_stdout)
 
 
 def exit_code(report: ScanReport, fail_on: Severity) -> int:
@@ -209,7 +227,12 @@ def run(args: argparse.Namespace) -> int:
     except _Usage as exc:
         err.print(f"mailfort scan: error: {exc}", markup=False, highlight=False)
         return 2
-    if len(hosts) > 1 and err.is_terminal:
+    if progress_wanted(
+        hosts=len(hosts),
+        fmt=args.format,
+        to_stdout=args.output is None,
+        stderr_is_terminal=err.is_terminal and not err.is_dumb_terminal,
+    ):
         with Progress(
             TextColumn("scanning"),
             BarColumn(),

@@ -1,16 +1,20 @@
 """Typed, validated, frozen settings with secure defaults. Keys equal the field names.
 
 A TOML file maps onto these sections: ``[server]``, ``[tls]``, ``[limits]``, ``[storage]``,
-``[auth]``, ``[log]``. See README.md "Configuration reference".
+``[auth]``, ``[log]``, and for account security ``[policy]``, ``[guard]``, ``[mfa]``,
+``[tokens]``. See README.md "Configuration reference".
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 __all__ = ["ServerSettings", "TlsSettings", "LimitSettings", "StorageSettings", "AuthSettings",
-           "LogSettings", "Settings"]
+           "LogSettings", "PolicySettings", "GuardSettings", "MfaSettings", "TokenSettings",
+           "Settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,75 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicySettings:
+    """New passwords, after NIST SP 800-63B. ``[policy]``."""
+
+    min_length: int = 12
+    min_length_without_mfa: int = 12  # 15 recommended for accounts without MFA
+    max_length: int = 1024  # never below 64
+    min_strength: int = 3  # zxcvbn score 0..4; 0 turns the estimate off
+    required_classes: int = 0  # composition rules (lower, upper, digit, other); 0 = none
+    hibp_file: str = ""  # an extra Have-I-Been-Pwned "SHA1:count" file, sorted by hash
+    max_age_days: int = 0  # 0: passwords never expire
+
+
+def _no_entries() -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSettings:
+    """Brute force, credential stuffing, bans, connection limits, IP policy. ``[guard]``.
+
+    Lists of networks are CIDRs or single addresses. ``user_allow`` and ``group_allow`` are
+    tables (``[guard.user_allow]`` ``"alice@example.com" = ["10.1.0.0/16"]``); ``groups`` maps a
+    group name to its members' login names."""
+
+    lockout_threshold: int = 10  # failures from unknown networks before a lockout
+    lockout_window_s: int = 15 * 60
+    lockout_s: int = 15 * 60  # grows with repeats, up to max_lockout_s
+    max_lockout_s: int = 24 * 3600
+    attack_sources: int = 5  # distinct failing networks that put an account "under attack"
+    attack_threshold: int = 3  # failures allowed to unknown networks while under attack
+    ban_address_failures: int = 20
+    ban_network_failures: int = 100  # per IPv4 /24 or IPv6 /64
+    ban_window_s: int = 15 * 60
+    stuffing_accounts: int = 5  # distinct accounts failing from one address
+    network_stuffing_accounts: int = 25
+    stuffing_window_s: int = 10 * 60
+    ban_s: int = 15 * 60  # the first ban; each repeat lasts ban_growth times longer
+    ban_growth: int = 4
+    max_ban_s: int = 24 * 3600
+    max_connections_per_address: int = 1000  # a NAT with hundreds of employees
+    max_pre_auth_per_address: int = 50
+    max_connections_per_user_and_address: int = 20  # mail clients open up to 5
+    delays_s: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0, 8.0, 15.0)  # by failures so far
+    allow: tuple[str, ...] = ()  # never banned; an entry also lifts a ban
+    deny: tuple[str, ...] = ()  # refused before the greeting
+    trusted: tuple[str, ...] = ()  # never banned nor locked out
+    user_allow: Mapping[str, tuple[str, ...]] = field(default_factory=_no_entries)
+    group_allow: Mapping[str, tuple[str, ...]] = field(default_factory=_no_entries)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=_no_entries)
+
+
+@dataclass(frozen=True, slots=True)
+class MfaSettings:
+    """TOTP second factor and app passwords. ``[mfa]``."""
+
+    issuer: str = "Mailfort"  # shown in authenticator apps
+    allow_password_plus_totp: bool = False  # "password" followed by the 6 digits in one LOGIN
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSettings:
+    """Bearer tokens for OAUTHBEARER / XOAUTH2 that Mailfort issues. ``[tokens]``."""
+
+    ttl_s: int = 3600
+    max_ttl_s: int = 24 * 3600
+    key_file: str = ""  # Ed25519 signing key; empty: token-signing.key in the data directory
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
@@ -75,6 +148,10 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    guard: GuardSettings = field(default_factory=GuardSettings)
+    mfa: MfaSettings = field(default_factory=MfaSettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
     base_dir: Path = field(default_factory=Path.cwd)  # the config file's folder
 
     def path(self, value: str) -> Path:

@@ -56,7 +56,7 @@ def test_user_lifecycle(tmp_path: Path) -> None:
                    "argon2_time_cost = 1\n")
     base = ("--config", str(cfg))
     weak = _run(*base, "user", "add", "alice@example.com", "--password-stdin", stdin=b"short\n")
-    assert weak.returncode == 2 and b"shorter than" in weak.stderr
+    assert weak.returncode == 2 and b"too short" in weak.stderr
     ok = _run(*base, "user", "add", "alice@example.com", "--password-stdin",
               stdin=b"a-long-enough-passphrase\n")
     assert ok.returncode == 0, ok.stderr

@@ -169,7 +169,7 @@ async def test_pragmas_and_file_modes(tmp_path: Path) -> None:
     conn = sqlite3.connect(data / DB_FILENAME)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     finally:
         conn.close()
 

@@ -32,6 +32,7 @@ from mailfort.store.errors import InvalidMailboxName, StoreError
 from mailfort.store.sqlite import queries as q
 from mailfort.store.sqlite.blobs import BlobStore, blob_id_of
 from mailfort.store.sqlite.notifier import InProcessNotifier
+from mailfort.store.sqlite.security import SqliteSecurityStore
 from mailfort.store.types import (
     AppendResult,
     BlobId,
@@ -53,7 +54,7 @@ __all__ = ["SqliteMailStore", "open_sqlite_store", "normalize_mailbox_name", "DB
 T = TypeVar("T")
 
 DB_FILENAME: Final = "mailfort.db"
-_MIGRATIONS: Final = ((1, "0001_initial.sql"),)
+_MIGRATIONS: Final = ((1, "0001_initial.sql"), (2, "0002_security.sql"))
 MAX_MAILBOX_NAME_CHARS: Final = 1024
 MAX_MAILBOX_DEPTH: Final = 64
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
@@ -337,6 +338,7 @@ class SqliteMailStore:
         self._users = SqliteUsers(db, notifier, clock)
         self._mailboxes = SqliteMailboxes(db, notifier, clock)
         self._messages = SqliteMessages(db, blobs, self._blob_pool, notifier)
+        self._security = SqliteSecurityStore(db)
         self._is_closed = False
 
     @property
@@ -350,6 +352,11 @@ class SqliteMailStore:
     @property
     def messages(self) -> SqliteMessages:
         return self._messages
+
+    @property
+    def security(self) -> SqliteSecurityStore:
+        """Account-security state (``store.security.SecurityStore``) in the same database."""
+        return self._security
 
     @property
     def notifier(self) -> InProcessNotifier:

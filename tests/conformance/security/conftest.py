@@ -1,0 +1,67 @@
+"""The `backend` fixture: one account-security suite over ``store.security``, every backend.
+
+Parametrized [memory, sqlite, postgres]: "memory" is the in-memory fakes the auth and guard unit
+tests use (tests/unit/auth/auth_fakes.py), so the fakes' semantics and every real backend are
+held to the same tests. Tests are ``async def``, run on the `runner` fixture's asyncio.Runner,
+each bounded by TEST_TIMEOUT_S (no pytest-asyncio needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailfort.store.sqlite import open_sqlite_store
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from security_backend import Backend, MemorySecurityStore, MemoryUsers  # noqa: E402
+
+TEST_TIMEOUT_S = 30.0
+BACKENDS = ["memory", "sqlite", "postgres"]
+PG_DSN_VAR = "MAILFORT_TEST_PG_DSN"
+
+
+@pytest.fixture(autouse=True)
+def runner() -> Iterator[asyncio.Runner]:
+    with asyncio.Runner() as r:
+        yield r
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, runner: asyncio.Runner,
+            tmp_path: Path) -> Iterator[Backend]:
+    name: str = request.param
+    if name == "memory":
+        yield Backend(name, MemorySecurityStore(), MemoryUsers())
+        return
+    if name == "postgres":
+        if not os.environ.get(PG_DSN_VAR):
+            pytest.skip(f"postgres backend: set {PG_DSN_VAR} to a disposable database to run "
+                        "the suite against it (required in CI)")
+        pytest.skip("postgres backend: store.postgres is not implemented yet")
+    store = runner.run(open_sqlite_store(tmp_path / "data"))
+    yield Backend(name, store.security, store.users)
+    runner.run(store.close())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run ``async def`` tests on the test's runner, bounded."""
+    test = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(test):
+        return None
+    r = pyfuncitem.funcargs["runner"]
+    assert isinstance(r, asyncio.Runner)
+    names = inspect.signature(test).parameters
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    r.run(asyncio.wait_for(test(**kwargs), TEST_TIMEOUT_S))
+    return True
