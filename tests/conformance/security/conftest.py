@@ -1,6 +1,6 @@
 """The `backend` fixture: one account-security suite over ``store.security``, every backend.
 
-Parametrized [memory, sqlite, postgres]: "memory" is the in-memory fakes the auth and guard unit
+Parametrized [memory, sqlite]: "memory" is the in-memory fakes the auth and guard unit
 tests use (tests/unit/auth/auth_fakes.py), so the fakes' semantics and every real backend are
 held to the same tests. Tests are ``async def``, run on the `runner` fixture's asyncio.Runner,
 each bounded by TEST_TIMEOUT_S (no pytest-asyncio needed).
@@ -26,7 +26,9 @@ if _HERE not in sys.path:
 from security_backend import Backend, MemorySecurityStore, MemoryUsers  # noqa: E402
 
 TEST_TIMEOUT_S = 30.0
-BACKENDS = ["memory", "sqlite", "postgres"]
+# store.postgres does not exist yet: add "postgres" here when it does (required under CI), never
+# as a skip: a backend is supported only if it passes the whole suite.
+BACKENDS = ["memory", "sqlite"]
 PG_DSN_VAR = "MAILFORT_TEST_PG_DSN"
 
 
