@@ -33,3 +33,6 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
