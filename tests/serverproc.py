@@ -41,6 +41,14 @@ def wait_for_port(port: int, timeout_s: float = STARTUP_TIMEOUT_S,
             time.sleep(0.05)  # polling a port, bounded by the deadline
 
 
+def _toml_value(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 @dataclass
 class MailfortProcess:
     """``mailfort serve`` with its own config and data directory under ``root``."""
@@ -50,6 +58,10 @@ class MailfortProcess:
     imap_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     extra_config: str = ""
+    # Per-section overrides merged into the generated config, e.g.
+    # ``{"server": {"pre_auth_timeout_s": 2}}``: TOML forbids declaring a table twice, so
+    # settings in [server], [auth], [limits] or [log] cannot go through ``extra_config``.
+    overrides: dict[str, dict[str, str | int | bool]] = field(default_factory=dict)
 
     @property
     def config_path(self) -> Path:
@@ -65,22 +77,22 @@ class MailfortProcess:
 
     def write_config(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(
-            "[server]\n"
-            f'imaps_listen = "127.0.0.1:{self.imaps_port}"\n'
-            f'imap_listen = "127.0.0.1:{self.imap_port}"\n'
-            "[storage]\n"
-            'data_dir = "data"\n'
-            "[auth]\n"
+        sections: dict[str, dict[str, str | int | bool]] = {
+            "server": {"imaps_listen": f"127.0.0.1:{self.imaps_port}",
+                       "imap_listen": f"127.0.0.1:{self.imap_port}"},
+            "storage": {"data_dir": "data"},
             # Cheap hashing and no failure delay keep the suite fast; the production defaults
             # are tested in tests/unit/auth.
-            "argon2_memory_kib = 1024\n"
-            "argon2_time_cost = 1\n"
-            "failure_delay_ms = 1\n"
-            "[log]\n"
-            'level = "INFO"\n'
-            + self.extra_config
-        )
+            "auth": {"argon2_memory_kib": 1024, "argon2_time_cost": 1, "failure_delay_ms": 1},
+            "log": {"level": "INFO"},
+        }
+        for section, values in self.overrides.items():
+            sections.setdefault(section, {}).update(values)
+        lines: list[str] = []
+        for section, values in sections.items():
+            lines.append(f"[{section}]")
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+        self.config_path.write_text("\n".join(lines) + "\n" + self.extra_config)
 
     def cli(self, *args: str, stdin: bytes | None = None, check: bool = True,
             timeout_s: float = 60) -> subprocess.CompletedProcess[bytes]:

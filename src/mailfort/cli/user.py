@@ -26,6 +26,7 @@ from mailfort.auth.legacy import (
 from mailfort.auth.mfa import MfaService
 from mailfort.auth.passwords import PasswordHashing
 from mailfort.auth.policy import PasswordPolicy
+from mailfort.auth.usernames import user_name_problem
 from mailfort.cli.bootstrap import policy_settings, runtime, security_state
 from mailfort.cli.settings import settings_from_args
 from mailfort.core.clock import SystemClock
@@ -99,9 +100,9 @@ def _read_password(args: argparse.Namespace) -> Secret[str]:
 
 
 def _check_name(name: str) -> None:
-    if not name or len(name) > 255 or any(c.isspace() or ord(c) < 0x20 for c in name):
-        raise UsageError(f"invalid user name {name!r}: no spaces or control characters, "
-                         "1 to 255 characters")
+    problem = user_name_problem(name)
+    if problem is not None:
+        raise UsageError(f"invalid user name {name!r}: {problem}")
 
 
 def _enforce_policy(policy: PasswordPolicy, name: str, password: Secret[str],

@@ -71,3 +71,15 @@ def test_user_lifecycle(tmp_path: Path) -> None:
     gone = _run(*base, "user", "del", "alice@example.com", "--yes")
     assert gone.returncode == 0
     assert b"alice" not in _run(*base, "user", "list").stdout
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "a b", "", ".hidden", "a..b", "x@y@z",
+                                  "al\u00ecce", "tab\tname"])
+def test_user_names_are_checked(tmp_path: Path, name: str) -> None:
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[storage]\ndata_dir = "data"\n')
+    result = _run("--config", str(cfg), "user", "add", name, "--password-stdin",
+                  stdin=b"a-long-enough-passphrase\n")
+    assert result.returncode == 2
+    assert b"invalid user name" in result.stderr
+    assert b"Traceback" not in result.stderr
