@@ -21,7 +21,7 @@ class CertFiles:
 
 
 def make_cert(directory: Path, *, expired: bool, self_signed: bool, bits: int = 2048) -> CertFiles:
-    """A server certificate for localhost/127.0.0.1: expired+self-signed, or valid from a test CA."""
+    """A server certificate for localhost/127.0.0.x: expired+self-signed, or from a test CA."""
     now = dt.datetime.now(dt.UTC)
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])

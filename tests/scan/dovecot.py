@@ -25,6 +25,7 @@ START_TIMEOUT_S = 15.0
 # profile could never be told apart from the weak one, so the private instance listens on
 # another loopback address: the kernel then picks 127.0.0.1 as our source address.
 LISTEN = "127.0.0.2"
+ACCOUNT = ("alice", "correct-horse-battery")  # the fixture's only account (user, password)
 
 
 def require_dovecot() -> str:
@@ -73,7 +74,16 @@ imap_id_send =
 """
 
 
-def _config(root: Path, profile: str, cert: Path, key: Path, imap: int, imaps: int) -> str:
+def _config(
+    root: Path,
+    profile: str,
+    certs: tuple[Path, Path],
+    ports: tuple[int, int],
+    failure_delay_s: int,
+    auth_penalty: bool,
+) -> str:
+    cert, key = certs
+    imap, imaps = ports
     return f"""
 base_dir = {root}/run
 state_dir = {root}/state
@@ -82,7 +92,7 @@ protocols = imap
 listen = {LISTEN}
 ssl_cert = <{cert}
 ssl_key = <{key}
-auth_failure_delay = 0
+auth_failure_delay = {failure_delay_s} secs
 mail_location = maildir:{root}/mail/%u
 passdb {{
   driver = passwd-file
@@ -94,6 +104,9 @@ userdb {{
 }}
 service imap-login {{
   chroot =
+  # "high-performance mode": no new login process per connection (sslyze opens hundreds)
+  service_count = 0
+  process_min_avail = 2
   inet_listener imap {{
     address = {LISTEN}
     port = {imap}
@@ -106,6 +119,9 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = {"0600" if auth_penalty else "0"}
+  }}
 }}
 service auth {{
   user = root
@@ -131,20 +147,35 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @contextmanager
-def run_dovecot(root: Path, *, hardened: bool) -> Iterator[DovecotInstance]:
+def run_dovecot(
+    root: Path, *, hardened: bool, failure_delay_s: int = 0, auth_penalty: bool = False
+) -> Iterator[DovecotInstance]:
+    """Start a private Dovecot with one account (``ACCOUNT``).
+
+    ``failure_delay_s`` is its ``auth_failure_delay`` and ``auth_penalty`` its per-IP growing
+    delay (anvil). Dovecot's defaults are 2 s and on; both profiles turn them off so that the
+    scan's random-credential probes stay fast, and the brute-force tests turn them on.
+    """
     binary = require_dovecot()
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     certs = make_cert(root / "tls", expired=not hardened, self_signed=not hardened)
-    (root / "passwd").write_text("alice:{PLAIN}correct-horse-battery\n")
+    (root / "passwd").write_text(f"{ACCOUNT[0]}:{{PLAIN}}{ACCOUNT[1]}\n")
     imap, imaps = _free_port(), _free_port()
     conf = root / "dovecot.conf"
     conf.write_text(
-        _config(root, HARDENED if hardened else WEAK, certs.cert, certs.key, imap, imaps)
+        _config(
+            root,
+            HARDENED if hardened else WEAK,
+            (certs.cert, certs.key),
+            (imap, imaps),
+            failure_delay_s,
+            auth_penalty,
+        )
     )
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - our own binary path and config file
         [binary, "-F", "-c", str(conf)],
-        stdout=subprocess.DEVNULL,  # noqa: S603
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import socket
 import ssl
 import struct
@@ -22,6 +23,20 @@ class Behaviour:
     ntlm_challenge: bytes | None = None
     id_response: bytes = b"* ID NIL\r\n"
     extra: dict[str, bytes] = field(default_factory=dict)
+    # logins: accounts that exist (name -> password); replies for wrong passwords of existing
+    # users and for unknown users, and an extra delay for existing users (timing leak)
+    accounts: dict[str, str] = field(default_factory=dict)
+    wrong_password_reply: bytes = b"NO [AUTHENTICATIONFAILED] Authentication failed"
+    unknown_user_reply: bytes = b"NO [AUTHENTICATIONFAILED] Authentication failed"
+    existing_user_delay_s: float = 0.0
+    # IDLE: end the session (BYE, close) this long after the continuation; None: wait for DONE
+    idle_drop_after_s: float | None = None
+    idle_supported: bool = True
+    # after this many completed STARTTLS handshakes, accept STARTTLS but never handshake
+    stall_tls_after: int | None = None
+
+
+_QUOTED = re.compile(rb'"((?:[^"\\]|\\.)*)"')
 
 
 def ntlm_challenge(names: dict[int, str], target: str = "CORP") -> bytes:
@@ -47,11 +62,13 @@ class FakeImapServer:
         self.behaviour = behaviour
         self._tls = tls_context
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
+        self._listener.settimeout(0.05)
         self.port: int = self._listener.getsockname()[1]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.received: list[bytes] = []
+        self.tls_handshakes = 0
+        self._lock = threading.Lock()
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
 
     def __enter__(self) -> FakeImapServer:
@@ -123,15 +140,22 @@ class FakeImapServer:
                 sock.sendall(f"* CAPABILITY {caps}\r\n{tag} OK done\r\n".encode())
             elif verb == "STARTTLS" and not tls:
                 sock.sendall(f"{tag} OK begin TLS\r\n".encode() + b.after_starttls_ok)
+                with self._lock:
+                    stall = (
+                        b.stall_tls_after is not None and self.tls_handshakes >= b.stall_tls_after
+                    )
+                if stall:
+                    self._stop.wait(60)  # never answer the ClientHello (bounded by shutdown)
+                    return
                 sock = self._tls.wrap_socket(sock, server_side=True)
+                with self._lock:
+                    self.tls_handshakes += 1
                 tls = True
                 if not b.execute_pipelined_after_starttls:
                     buf = b""
             elif verb == "LOGIN":
                 if tls or b.plaintext_login:
-                    sock.sendall(
-                        f"{tag} NO [AUTHENTICATIONFAILED] Authentication failed\r\n".encode()
-                    )
+                    sock.sendall(tag.encode() + b" " + self._login(line) + b"\r\n")
                 else:
                     sock.sendall(f"{tag} NO [PRIVACYREQUIRED] TLS required\r\n".encode())
             elif verb == "AUTHENTICATE":
@@ -143,8 +167,42 @@ class FakeImapServer:
                     pending_sasl = (tag, mech)
             elif verb == "ID":
                 sock.sendall(b.id_response + f"{tag} OK ID done\r\n".encode())
+            elif verb == "IDLE":
+                if not b.idle_supported:
+                    sock.sendall(f"{tag} BAD unknown command\r\n".encode())
+                    continue
+                sock.sendall(b"+ idling\r\n")
+                if b.idle_drop_after_s is not None:
+                    if not self._stop.wait(b.idle_drop_after_s):  # the server's own timer
+                        sock.sendall(b"* BYE idle timeout\r\n")
+                    return
+                while b"\n" not in buf:
+                    data = sock.recv(4096)
+                    if not data:
+                        return
+                    buf += data
+                done, buf = buf.split(b"\n", 1)
+                self.received.append(done.rstrip(b"\r"))
+                sock.sendall(f"{tag} OK IDLE terminated\r\n".encode())
             elif verb == "LOGOUT":
                 sock.sendall(f"* BYE bye\r\n{tag} OK bye\r\n".encode())
                 return
             else:
                 sock.sendall(f"{tag} OK {verb} done\r\n".encode())
+
+    def _login(self, line: bytes) -> bytes:
+        """The tagged reply (without tag) to a LOGIN line with quoted arguments."""
+        b = self.behaviour
+        args = [
+            re.sub(rb"\\(.)", rb"\1", m).decode("utf-8", "replace") for m in _QUOTED.findall(line)
+        ]
+        if len(args) != 2:
+            return b"BAD expected quoted user and password"
+        user, password = args
+        if user not in b.accounts:
+            return b.unknown_user_reply
+        if b.existing_user_delay_s:
+            self._stop.wait(b.existing_user_delay_s)  # simulates a slow password hash
+        if b.accounts[user] == password:
+            return b"OK LOGIN completed"
+        return b.wrong_password_reply

@@ -121,3 +121,102 @@ def test_unreachable_only_host_exits_0(tmp_path: Path) -> None:
     assert rc == 0
     (host,) = json.loads(out.read_text())["hosts"]
     assert host["reachable"] is False and host["findings"][0]["id"] == "host-unreachable"
+
+
+@pytest.mark.parametrize(
+    ("hosts", "fmt", "to_stdout", "tty", "wanted"),
+    [
+        (3, "terminal", True, True, True),
+        (3, "json", False, True, True),  # the report goes to a file: progress on stderr is fine
+        (3, "json", True, True, False),
+        (3, "sarif", True, True, False),
+        (3, "html", True, True, False),
+        (3, "terminal", True, False, False),  # stderr is not a terminal
+        (1, "terminal", True, True, False),  # one host: nothing to count
+    ],
+)
+def test_progress_wanted(hosts: int, fmt: str, to_stdout: bool, tty: bool, wanted: bool) -> None:
+    assert (
+        cli.progress_wanted(hosts=hosts, fmt=fmt, to_stdout=to_stdout, stderr_is_terminal=tty)
+        is wanted
+    )
+
+
+def _run_in_pty(args: list[str], timeout_s: float = 60) -> tuple[int, str]:
+    """Run ``mailfort scan`` with stdout and stderr on a pseudo-terminal; (status, screen)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    leader, follower = pty.openpty()
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS="100")
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "mailfort.cli.scan", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    out = b""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif proc.poll() is not None:
+                break
+        status = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        os.close(leader)
+    return status, out.decode("utf-8", "replace")
+
+
+def test_progress_shown_on_a_terminal_for_many_hosts(
+    server_tls_context: ssl.SSLContext, tmp_path: Path
+) -> None:
+    with FakeImapServer(Behaviour(), server_tls_context) as s:
+        hosts = tmp_path / "hosts.txt"
+        hosts.write_text("127.0.0.1\nlocalhost\n")
+        base = ["-p", str(s.port), "--no-tls-scan", "--hosts-file", str(hosts)]
+        status, screen = _run_in_pty(base)
+        assert status == 0, screen
+        assert "scanning" in screen and "2/2" in screen
+        assert "localhost" in screen  # the report itself followed
+        status, screen = _run_in_pty([*base, "--format", "json"])
+        assert status == 0, screen
+        assert "scanning" not in screen
+        assert json.loads(screen[screen.index("{") :])["hosts"][0]["host"] == "127.0.0.1"
+
+
+def test_idle_probe_from_the_command_line(
+    server_tls_context: ssl.SSLContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli.main(["--idle-probe", "5", "127.0.0.1"]) == 2  # needs --auth-user
+    monkeypatch.setenv(cli.PASSWORD_ENV, "s3cret-pw")
+    behaviour = Behaviour(accounts={"ops": "s3cret-pw"}, idle_drop_after_s=1.0)
+    with FakeImapServer(behaviour, server_tls_context) as s:
+        out = tmp_path / "r.json"
+        rc = cli.main(
+            ["-p", str(s.port), "--no-tls-scan", "--auth-user", "ops", "--idle-probe", "10"]
+            + ["--fail-on", "low", "--format", "json", "-o", str(out), "127.0.0.1"]
+        )
+    assert rc == 1
+    text = out.read_text()
+    assert "s3cret-pw" not in text
+    (host,) = json.loads(text)["hosts"]
+    assert "idle-dropped-early" in {f["id"] for f in host["findings"]}

@@ -10,15 +10,15 @@ static-RSA (no forward secrecy) suites.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from mailfort.scan.checks import bruteforce, enumeration
 from mailfort.scan.context import ScanOptions
 from mailfort.scan.report import HostReport, Severity
 from mailfort.scan.runner import scan_host
 
-from .dovecot import run_dovecot
+from .dovecot import ACCOUNT, DovecotInstance, run_dovecot
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.timeout(240)]
 
@@ -38,25 +38,32 @@ CLEARTEXT_PORT = {
 HOST_WIDE = {"version-in-id", "known-vulnerable-version", "product-disclosed"}
 
 
-def _scan(root: Path, hardened: bool) -> tuple[HostReport, int, int]:
-    with run_dovecot(root, hardened=hardened) as d:
-        options = ScanOptions(
-            ports=(d.imap_port, d.imaps_port),
-            ca_file=d.ca_file,
-            host_timeout_s=180,
-            op_timeout_s=10,
-        )
-        return scan_host(d.host, options), d.imap_port, d.imaps_port
+def _options(d: DovecotInstance, **extra: object) -> ScanOptions:
+    return ScanOptions(
+        ports=(d.imap_port, d.imaps_port),
+        ca_file=d.ca_file,
+        host_timeout_s=180,
+        op_timeout_s=10,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture(scope="module")
-def weak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostReport, int, int]]:
-    yield _scan(tmp_path_factory.mktemp("dovecot-weak"), hardened=False)
+def weak_dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotInstance]:
+    with run_dovecot(tmp_path_factory.mktemp("dovecot-weak"), hardened=False) as d:
+        yield d
 
 
 @pytest.fixture(scope="module")
-def hardened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HostReport, int, int]]:
-    yield _scan(tmp_path_factory.mktemp("dovecot-hardened"), hardened=True)
+def weak(weak_dovecot: DovecotInstance) -> tuple[HostReport, int, int]:
+    d = weak_dovecot
+    return scan_host(d.host, _options(d)), d.imap_port, d.imaps_port
+
+
+@pytest.fixture(scope="module")
+def hardened(tmp_path_factory: pytest.TempPathFactory) -> tuple[HostReport, int, int]:
+    with run_dovecot(tmp_path_factory.mktemp("dovecot-hardened"), hardened=True) as d:
+        return scan_host(d.host, _options(d)), d.imap_port, d.imaps_port
 
 
 def test_weak_dovecot_yields_exactly_the_expected_findings(
@@ -93,3 +100,47 @@ def test_hardened_dovecot_has_nothing_above_info(hardened: tuple[HostReport, int
         (f.id, f.port, f.evidence) for f in report.findings if f.severity.rank > Severity.INFO.rank
     ]
     assert above == []
+
+
+# --- opt-in active checks (a named test account) --------------------------------------------
+
+# default credentials are covered by the fake servers: each try costs ~0.5 s against Dovecot
+OPT_IN = (bruteforce.CHECK, enumeration.CHECK)
+
+
+def test_weak_dovecot_opt_in_checks(weak_dovecot: DovecotInstance) -> None:
+    """No failure delay and no auth penalty: brute force goes unthrottled; Dovecot gives unknown
+    users the same reply and timing."""
+    d = weak_dovecot
+    options = _options(
+        d,
+        tls_checks=False,
+        test_user=ACCOUNT[0],
+        bruteforce_attempts=4,
+        enumeration=True,
+        rate_per_s=20,
+    )
+    report = scan_host(d.host, options, OPT_IN)
+    found = {f.id: f for f in report.findings}
+    assert set(found) == {"bruteforce-not-throttled"}
+    finding = found["bruteforce-not-throttled"]
+    assert finding.severity is Severity.MEDIUM
+    assert "4 wrong passwords" in finding.evidence and "auth_failure_delay" in finding.remediation
+    assert ACCOUNT[1] not in finding.evidence
+
+
+def test_dovecot_auth_failure_delay_resists_brute_force(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    root = tmp_path_factory.mktemp("dovecot-delay")
+    with run_dovecot(root, hardened=False, failure_delay_s=2) as d:
+        options = _options(
+            d, tls_checks=False, test_user=ACCOUNT[0], bruteforce_attempts=2, rate_per_s=20
+        )
+        report = scan_host(d.host, options, (bruteforce.CHECK,))
+    found = {f.id: f for f in report.findings}
+    assert set(found) == {"bruteforce-throttled"}
+    evidence = found["bruteforce-throttled"].evidence
+    assert "each failure delayed" in evidence
+    rate = float(evidence.split(" guesses/s", 1)[0].rsplit(" ", 1)[1])
+    assert rate < 1.0  # about 0.5 guesses/s with a 2 s delay

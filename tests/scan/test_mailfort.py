@@ -31,5 +31,7 @@ def test_mailfort_defaults_have_nothing_above_info(server: RunningServer) -> Non
     )
     report = scan_host(server.host, options)
     assert report.reachable
-    above = [(f.id, f.port, f.evidence) for f in report.findings if f.severity.rank > Severity.INFO.rank]
+    above = [
+        (f.id, f.port, f.evidence) for f in report.findings if f.severity.rank > Severity.INFO.rank
+    ]
     assert above == []

@@ -1,4 +1,7 @@
-"""Known-answer tests of the client-side response parser, fed whole, byte by byte and with trailing data."""
+"""Known-answer tests of the client-side response parser.
+
+Each case is fed whole, byte by byte and with trailing data.
+"""
 
 from __future__ import annotations
 

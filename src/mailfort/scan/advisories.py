@@ -23,6 +23,7 @@ class Advisory:
     fixed: str
     severity: Severity
     summary: str
+    source: str = ""  # where the range was checked (URL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ def _table() -> _Table:
                     fixed=str(adv["fixed"]),
                     severity=Severity.parse(str(adv["severity"])),
                     summary=str(adv["summary"]),
+                    source=str(adv.get("source", "")),
                 )
             )
     patterns = tuple(

@@ -26,13 +26,24 @@ from mailfort.imap.response_parser import (
     capabilities_in,
 )
 
-__all__ = ["Deadline", "ImapProbe", "ProbeError", "StartTlsResult", "probe_tls_context"]
+__all__ = [
+    "Deadline",
+    "ImapProbe",
+    "ProbeError",
+    "ProbeTimeout",
+    "StartTlsResult",
+    "probe_tls_context",
+]
 
 _MAX_TRANSCRIPT_LINE = 300
 
 
 class ProbeError(Exception):
     """The server could not be reached, hung up, timed out or spoke something else than IMAP."""
+
+
+class ProbeTimeout(ProbeError):
+    """The server said nothing within the time allowed (the connection may still be open)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +165,9 @@ class ImapProbe:
         except OSError as exc:
             raise ProbeError(f"send failed: {exc.__class__.__name__}") from None
 
-    def read_response(self) -> ServerResponse:
+    def read_response(self, timeout_s: float | None = None) -> ServerResponse:
+        """The next response; waits at most ``timeout_s`` (default: the per-operation
+        timeout) for each read, and never past the host's deadline."""
         while True:
             try:
                 response = self._parser.next_response()
@@ -163,7 +176,7 @@ class ImapProbe:
             if response is not None:
                 self._note("S", response.raw.decode("utf-8", "replace"))
                 return response
-            self._receive()
+            self._receive(self._op_timeout_s if timeout_s is None else timeout_s)
 
     def command(
         self, text: str, *, log_as: str | None = None
@@ -242,12 +255,12 @@ class ImapProbe:
         lines = self.transcript if last is None else self.transcript[-last:]
         return "\n".join(lines)
 
-    def _receive(self) -> None:
+    def _receive(self, timeout_s: float) -> None:
         try:
-            self._sock.settimeout(self._deadline.bound(self._op_timeout_s))
+            self._sock.settimeout(self._deadline.bound(timeout_s))
             data = self._sock.recv(65536)
         except TimeoutError:
-            raise ProbeError("timed out waiting for the server") from None
+            raise ProbeTimeout("timed out waiting for the server") from None
         except (OSError, ssl.SSLError) as exc:
             raise ProbeError(f"receive failed: {exc.__class__.__name__}") from None
         if not data:

@@ -11,9 +11,10 @@ from mailfort.imap.response_parser import Greeting
 from mailfort.scan.client import Deadline, StartTlsResult
 from mailfort.scan.report import Finding, Transport
 
-__all__ = ["Check", "HostContext", "PortObservation", "ScanOptions", "TLS_PORTS"]
+__all__ = ["Check", "HostContext", "PLAIN_PORTS", "PortObservation", "ScanOptions", "TLS_PORTS"]
 
-TLS_PORTS = frozenset({993})
+TLS_PORTS = frozenset({993})  # implicit TLS (RFC 8314)
+PLAIN_PORTS = frozenset({143})  # cleartext, possibly with STARTTLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +86,7 @@ class Check:
     description: str
     run: Callable[[HostContext], list[Finding]]
     opt_in: bool = False
+    enabled_by: Callable[[ScanOptions], bool] | None = None  # for opt-in checks
+
+    def is_enabled(self, options: ScanOptions) -> bool:
+        return self.enabled_by is None or self.enabled_by(options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailfort.imap.response_parser import capabilities_in, id_fields
 from mailfort.scan.client import Deadline, ImapProbe, ProbeError, StartTlsResult
-from mailfort.scan.context import TLS_PORTS, HostContext, PortObservation, ScanOptions
+from mailfort.scan.context import PLAIN_PORTS, TLS_PORTS, HostContext, PortObservation, ScanOptions
 from mailfort.scan.report import Transport
 
 __all__ = ["discover", "observe_port", "open_tls_session", "quoted"]
@@ -25,7 +25,10 @@ def discover(
 
 
 def observe_port(host: str, port: int, options: ScanOptions, deadline: Deadline) -> PortObservation:
-    order = [True, False] if port in TLS_PORTS else [False, True]
+    # Implicit TLS is tried first except on the well-known cleartext port: a TLS handshake with a
+    # cleartext server fails at once (its greeting is not a TLS record), whereas waiting for a
+    # greeting from a TLS port only ends at the timeout (the server waits for our ClientHello).
+    order = [False, True] if port in PLAIN_PORTS and port not in TLS_PORTS else [True, False]
     last: ProbeError | None = None
     for implicit_tls in order:
         try:
@@ -103,7 +106,7 @@ def open_tls_session(ctx: HostContext) -> ImapProbe | None:
         )
         if obs.transport is Transport.TLS:
             return probe
-        if probe.starttls().upgraded:
+        if probe.starttls(linger_s=0.0).upgraded:  # injection is the starttls check's business
             return probe
         probe.close()
     return None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import importlib.metadata
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -15,6 +16,7 @@ from mailfort.scan.checks import (
     default_credentials,
     disclosure,
     enumeration,
+    idle,
     mechanisms,
     ntlm,
     preauth,
@@ -40,7 +42,11 @@ CHECKS: tuple[Check, ...] = (
     enumeration.CHECK,
     default_credentials.CHECK,
     authenticated.CHECK,
+    idle.CHECK,
 )
+# sslyze's own timeouts are per connection; the TLS check stops waiting at the host deadline,
+# so a host ends within its budget plus this margin for the operation in flight
+_GRACE_S = 30.0
 
 
 def scan_host(host: str, options: ScanOptions, checks: Sequence[Check] = CHECKS) -> HostReport:
@@ -71,6 +77,8 @@ def scan_host(host: str, options: ScanOptions, checks: Sequence[Check] = CHECKS)
     findings: list[Finding] = []
     skipped: list[str] = []
     for check in checks:
+        if not check.is_enabled(options):
+            continue
         if deadline.remaining() <= 0:
             skipped.append(check.name)
             continue
@@ -115,56 +123,79 @@ def scan_hosts(
     on_host_done: Callable[[HostReport], None] | None = None,
     checks: Sequence[Check] = CHECKS,
 ) -> ScanReport:
-    """Scan hosts concurrently; a host that overruns its budget is reported as timed out."""
+    """Scan hosts concurrently; a host that overruns its budget is reported as timed out.
+
+    Hosts are scanned by daemon threads: a host stuck past its budget (a library call that
+    ignores our deadline) is abandoned, and can never keep the process from exiting.
+    """
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results: dict[str, HostReport] = {}
-    grace_s = 30.0  # sslyze's own timeouts are per connection, not per host
-    pool = concurrent.futures.ThreadPoolExecutor(
-        max_workers=max(1, min(concurrency, len(hosts) or 1))
-    )
-    try:
-        futures = {pool.submit(scan_host, h, options, checks): h for h in hosts}
-        overall = options.host_timeout_s * (len(hosts) / max(1, concurrency) + 1) + grace_s
+    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for host in hosts:
+        todo.put(host)
+    done: queue.SimpleQueue[tuple[str, HostReport]] = queue.SimpleQueue()
+    workers = max(1, min(concurrency, len(hosts)))
+    rounds = -(-len(hosts) // workers)  # hosts each worker scans, at most
+    grace_s = min(_GRACE_S, max(1.0, options.host_timeout_s / 4))
+    overall_s = (options.host_timeout_s + grace_s) * rounds
+    for i in range(workers):
+        threading.Thread(
+            target=_worker, args=(todo, done, options, checks), name=f"scan-{i}", daemon=True
+        ).start()
+    deadline = time.monotonic() + overall_s
+    while len(results) < len(hosts):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
         try:
-            for future in concurrent.futures.as_completed(futures, timeout=overall):
-                host = futures[future]
-                try:
-                    report = future.result()
-                except Exception as exc:  # a bug in one check must not lose the other hosts
-                    report = HostReport(
-                        host=host,
-                        reachable=False,
-                        error=f"internal error: {exc.__class__.__name__}",
-                    )
-                results[host] = report
-                if on_host_done is not None:
-                    on_host_done(report)
-        except TimeoutError:
-            pass
-        for host in hosts:
-            if host not in results:
-                report = HostReport(
-                    host=host,
-                    reachable=False,
-                    error="host time budget exceeded",
-                    findings=(
-                        Finding(
-                            id="scan-incomplete",
-                            severity=Severity.INFO,
-                            title="Host scan timed out",
-                            evidence="",
-                            remediation="Raise --host-timeout.",
-                        ),
+            host, report = done.get(timeout=left)
+        except queue.Empty:
+            break
+        results[host] = report
+        if on_host_done is not None:
+            on_host_done(report)
+    for host in hosts:
+        if host not in results:
+            report = HostReport(
+                host=host,
+                reachable=False,
+                error="host time budget exceeded",
+                findings=(
+                    Finding(
+                        id="scan-incomplete",
+                        severity=Severity.INFO,
+                        title="Host scan timed out",
+                        evidence=f"no result within {overall_s:.0f} s",
+                        remediation="Raise --host-timeout.",
                     ),
-                )
-                results[host] = report
-                if on_host_done is not None:
-                    on_host_done(report)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+                ),
+            )
+            results[host] = report
+            if on_host_done is not None:
+                on_host_done(report)
     return ScanReport(
         hosts=tuple(results[h] for h in hosts), started_at=started_at, tool_version=_tool_version()
     )
+
+
+def _worker(
+    todo: queue.SimpleQueue[str],
+    done: queue.SimpleQueue[tuple[str, HostReport]],
+    options: ScanOptions,
+    checks: Sequence[Check],
+) -> None:
+    while True:
+        try:
+            host = todo.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            report = scan_host(host, options, checks)
+        except Exception as exc:  # a bug in one check must not lose the other hosts
+            report = HostReport(
+                host=host, reachable=False, error=f"internal error: {exc.__class__.__name__}"
+            )
+        done.put((host, report))
 
 
 def _tool_version() -> str:

@@ -102,5 +102,9 @@ def run(ctx: HostContext) -> list[Finding]:
 
 
 CHECK = Check(
-    name="authenticated", description="Optional authenticated checks", run=run, opt_in=True
+    name="authenticated",
+    description="Optional authenticated checks",
+    run=run,
+    opt_in=True,
+    enabled_by=lambda o: bool(o.auth_user) and o.auth_password is not None,
 )

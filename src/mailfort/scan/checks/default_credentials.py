@@ -79,5 +79,9 @@ def run(ctx: HostContext) -> list[Finding]:
 
 
 CHECK = Check(
-    name="default-credentials", description="Opt-in default credentials", run=run, opt_in=True
+    name="default-credentials",
+    description="Opt-in default credentials",
+    run=run,
+    opt_in=True,
+    enabled_by=lambda o: o.default_credentials,
 )

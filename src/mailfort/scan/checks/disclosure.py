@@ -80,7 +80,9 @@ def run(ctx: HostContext) -> list[Finding]:
             continue
         worst = max((a.severity for a in advisories), key=lambda s: s.rank)
         lines = [
-            f"{a.id} ({a.severity.value}): {a.summary} [fixed in {a.fixed}]" for a in advisories
+            f"{a.id} ({a.severity.value}): {a.summary} [fixed in {a.fixed}]"
+            + (f" (source: {a.source})" if a.source else "")
+            for a in advisories
         ]
         add(
             Finding(

@@ -67,7 +67,8 @@ def run(ctx: HostContext) -> list[Finding]:
                 id="user-enumeration-response",
                 severity=Severity.MEDIUM,
                 title="Login replies differ for existing and unknown users",
-                evidence=f"existing user: {sorted(texts[True])}\nunknown users: {sorted(texts[False])}",
+                evidence=f"existing user: {sorted(texts[True])}\n"
+                f"unknown users: {sorted(texts[False])}",
                 remediation=_REMEDIATION,
                 references=_REFS,
             )
@@ -90,4 +91,10 @@ def run(ctx: HostContext) -> list[Finding]:
     return findings
 
 
-CHECK = Check(name="enumeration", description="Opt-in user enumeration", run=run, opt_in=True)
+CHECK = Check(
+    name="enumeration",
+    description="Opt-in user enumeration",
+    run=run,
+    opt_in=True,
+    enabled_by=lambda o: bool(o.test_user) and o.enumeration,
+)

@@ -27,8 +27,9 @@ def run(ctx: HostContext) -> list[Finding]:
                 + ", ".join(
                     f"{c} (ports {', '.join(map(str, sorted(set(ports[c]))))})" for c in reversible
                 ),
-                remediation="Drop CRAM-MD5/DIGEST-MD5 (Dovecot: `auth_mechanisms = plain`) and store "
-                "passwords with a slow one-way hash (Argon2id); offer SCRAM-SHA-256 if needed.",
+                remediation="Drop CRAM-MD5/DIGEST-MD5 (Dovecot: `auth_mechanisms = plain`) and "
+                "store passwords with a slow one-way hash (Argon2id); offer SCRAM-SHA-256 if "
+                "needed.",
                 references=("RFC 6331 (DIGEST-MD5 historic)", "RFC 8314"),
             )
         )
@@ -40,8 +41,8 @@ def run(ctx: HostContext) -> list[Finding]:
                 severity=Severity.MEDIUM,
                 title="NTLM authentication offered",
                 evidence="advertised: " + ", ".join(weak),
-                remediation="Disable NTLM (relayable, crackable NTLMv1/v2 exchanges); use PLAIN over "
-                "TLS, SCRAM or Kerberos/OAuth2. Dovecot >= 2.3.13 removed NTLM.",
+                remediation="Disable NTLM (relayable, crackable NTLMv1/v2 exchanges); use PLAIN "
+                "over TLS, SCRAM or Kerberos/OAuth2 (Dovecot 2.3.13 removed NTLM).",
                 references=(
                     "CVE-2020-12673",
                     "https://learn.microsoft.com/windows-server/security/kerberos/ntlm-overview",

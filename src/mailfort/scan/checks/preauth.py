@@ -23,7 +23,8 @@ def run(ctx: HostContext) -> list[Finding]:
                     if cleartext
                     else "PREAUTH greeting: connections are authenticated without credentials"
                 ),
-                evidence=f"port {obs.port}: S: {obs.greeting.raw.decode('utf-8', 'replace').strip()}",
+                evidence=f"port {obs.port}: S: "
+                + obs.greeting.raw.decode("utf-8", "replace").strip(),
                 remediation=(
                     "Never pre-authenticate network connections; require LOGIN/AUTHENTICATE over "
                     "TLS. A client that wants TLS must drop a cleartext PREAUTH (CVE-2020-12398), "

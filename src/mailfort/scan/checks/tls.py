@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import queue
+import threading
 from pathlib import Path
 
 from cryptography import x509
@@ -24,6 +26,7 @@ from sslyze.plugins.scan_commands import ScanCommand
 from sslyze.scanner.models import (
     ScanCommandsExtraArguments,
     ServerScanRequest,
+    ServerScanResult,
     ServerScanStatusEnum,
 )
 from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum
@@ -269,7 +272,8 @@ def _certificate_findings(
                 severity=Severity.MEDIUM,
                 title="Certificate does not match the host name",
                 evidence=f"port {port}: expected {expected}, certificate names {_names(leaf)}",
-                remediation="Issue the certificate for the name clients use (DNS-ID in subjectAltName).",
+                remediation="Issue the certificate for the name clients use "
+                "(DNS-ID in subjectAltName).",
                 references=refs,
                 port=port,
             )
@@ -367,6 +371,26 @@ _VERSION_ATTRS = (
 )
 
 
+def _results_in_background(scanner: Scanner) -> queue.SimpleQueue[ServerScanResult | None]:
+    """sslyze's results, fed from a daemon thread (``None`` when all are in).
+
+    sslyze has no cancellation and its timeouts are per connection, so a server that stalls
+    every handshake can keep it busy far past the host's budget. The check waits only until the
+    deadline; the abandoned daemon threads never keep the process from exiting.
+    """
+    out: queue.SimpleQueue[ServerScanResult | None] = queue.SimpleQueue()
+
+    def pump() -> None:
+        try:
+            for result in scanner.get_results():
+                out.put(result)
+        finally:
+            out.put(None)
+
+    threading.Thread(target=pump, name="sslyze-results", daemon=True).start()
+    return out
+
+
 def run(ctx: HostContext) -> list[Finding]:
     if not ctx.options.tls_checks:
         return []
@@ -377,32 +401,56 @@ def run(ctx: HostContext) -> list[Finding]:
     requests = [_request(ctx, o) for o in targets]
     port_of = {r.uuid: o.port for r, o in zip(requests, targets, strict=True)}
     scanner.queue_scans(requests)
+    results = _results_in_background(scanner)
     findings: list[Finding] = []
-    for result in scanner.get_results():
+    pending = set(port_of.values())
+    while True:
+        try:
+            result = results.get(timeout=max(0.0, ctx.deadline.remaining()))
+        except queue.Empty:
+            break
+        if result is None:
+            break
         port = port_of[result.uuid]
-        if result.scan_status is not ServerScanStatusEnum.COMPLETED or result.scan_result is None:
-            findings.append(
-                Finding(
-                    id="tls-scan-failed",
-                    severity=Severity.INFO,
-                    title="TLS scan could not run",
-                    evidence=f"port {port}: {result.connectivity_status.value}",
-                    remediation="Check that the port speaks TLS (or IMAP STARTTLS) and retry.",
-                    port=port,
-                )
+        pending.discard(port)
+        findings.extend(_result_findings(ctx, port, result))
+    for port in sorted(pending):
+        findings.append(
+            Finding(
+                id="tls-scan-incomplete",
+                severity=Severity.INFO,
+                title="TLS scan did not finish within the host time budget",
+                evidence=f"port {port}: sslyze had not finished when the budget ran out",
+                remediation="Raise --host-timeout (the server may be slow to handshake).",
+                port=port,
             )
-            continue
-        attempts = result.scan_result
-        by_version: dict[str, list[str]] = {}
-        for label, attr in _VERSION_ATTRS:
-            attempt = getattr(attempts, attr)
-            if attempt.status is ScanCommandAttemptStatusEnum.COMPLETED:
-                by_version[label] = _suites(attempt.result)
-        findings.extend(_protocol_findings(port, by_version))
-        cert = attempts.certificate_info
-        if cert.status is ScanCommandAttemptStatusEnum.COMPLETED and cert.result is not None:
-            findings.extend(_certificate_findings(ctx, port, cert.result))
+        )
     return sorted(findings, key=lambda f: (f.port or 0, f.id))
+
+
+def _result_findings(ctx: HostContext, port: int, result: ServerScanResult) -> list[Finding]:
+    if result.scan_status is not ServerScanStatusEnum.COMPLETED or result.scan_result is None:
+        return [
+            Finding(
+                id="tls-scan-failed",
+                severity=Severity.INFO,
+                title="TLS scan could not run",
+                evidence=f"port {port}: {result.connectivity_status.value}",
+                remediation="Check that the port speaks TLS (or IMAP STARTTLS) and retry.",
+                port=port,
+            )
+        ]
+    attempts = result.scan_result
+    by_version: dict[str, list[str]] = {}
+    for label, attr in _VERSION_ATTRS:
+        attempt = getattr(attempts, attr)
+        if attempt.status is ScanCommandAttemptStatusEnum.COMPLETED:
+            by_version[label] = _suites(attempt.result)
+    findings = _protocol_findings(port, by_version)
+    cert = attempts.certificate_info
+    if cert.status is ScanCommandAttemptStatusEnum.COMPLETED and cert.result is not None:
+        findings.extend(_certificate_findings(ctx, port, cert.result))
+    return findings
 
 
 CHECK = Check(

@@ -11,7 +11,8 @@ __all__ = ["render_html"]
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:70rem}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%}
+td,th{border:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:.5rem;margin:0;font-size:.85rem}
 .sev{font-weight:bold;text-transform:uppercase;padding:.1rem .4rem;border-radius:.2rem;color:#fff}
 .critical{background:#7b1fa2}.high{background:#c62828}.medium{background:#ef6c00}.low{background:#1565c0}.info{background:#607d8b}
@@ -40,7 +41,8 @@ def _host(h: HostReport) -> str:
     for f in h.findings:
         refs = ", ".join(escape(r) for r in f.references)
         rows.append(
-            f"<tr><td><span class='sev {escape(f.severity.value)}'>{escape(f.severity.value)}</span></td>"
+            f"<tr><td><span class='sev {escape(f.severity.value)}'>"
+            f"{escape(f.severity.value)}</span></td>"
             f"<td><code>{escape(f.id)}</code></td><td>{escape(str(f.port or ''))}</td>"
             f"<td><strong>{escape(f.title)}</strong>"
             f"<details><summary>Evidence</summary><pre>{escape(f.evidence)}</pre></details>"
@@ -67,7 +69,8 @@ def render_html(report: ScanReport) -> str:
     body = "\n".join(_host(h) for h in report.hosts)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        "<meta http-equiv='Content-Security-Policy' "
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         f"<title>mailfort scan report</title><style>{_CSS}</style></head><body>"
         f"<h1>mailfort scan report</h1><p>Started {escape(report.started_at)} · "
         f"mailfort {escape(report.tool_version)} · {len(report.hosts)} host(s)</p><p>{summary}</p>"
