@@ -1,0 +1,36 @@
+"""The capability sets, one per connection situation (RFC 9051 §7.2.2).
+
+Before TLS the server offers STARTTLS and LOGINDISABLED and no AUTH= mechanism; after TLS it
+offers AUTH=PLAIN and SASL-IR; once authenticated, neither STARTTLS nor the login capabilities.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["BASE", "capabilities", "capability_line"]
+
+BASE: Final = (
+    "IMAP4rev1", "IMAP4rev2", "IDLE", "UIDPLUS", "MOVE", "LITERAL+", "NAMESPACE", "ENABLE",
+    "ID", "UNSELECT", "SPECIAL-USE", "CHILDREN", "LIST-EXTENDED", "LIST-STATUS",
+    "STATUS=SIZE", "ESEARCH", "SEARCHRES", "BINARY",
+)
+_LOGIN: Final = ("SASL-IR", "AUTH=PLAIN")
+
+
+def capabilities(*, is_tls: bool, is_authenticated: bool, is_login_allowed: bool
+                 ) -> tuple[str, ...]:
+    """``is_login_allowed``: plaintext login permitted (TLS active, or the loopback exception
+    is configured and applies)."""
+    if is_authenticated:
+        return BASE
+    extra: tuple[str, ...] = ()
+    if not is_tls:
+        extra += ("STARTTLS",)
+    extra += _LOGIN if is_login_allowed else ("LOGINDISABLED",)
+    return BASE + extra
+
+
+def capability_line(caps: tuple[str, ...]) -> bytes:
+    """The capability-data words, space separated, for ``* CAPABILITY`` and the code."""
+    return " ".join(caps).encode("ascii")
