@@ -232,13 +232,23 @@ def test_raw_utf8_mailbox_rejected_before_enable() -> None:
     assert conn.data_to_send() == b"a1 BAD Invalid mailbox name\r\n"
 
 
-@pytest.mark.parametrize(("wire", "expected"), CASES, ids=[w[:40].decode("latin-1")
-                                                           for w, _ in CASES])
+def _encodable(expected: c.Command) -> bool:
+    try:
+        imap_wire.command(expected)
+    except NotImplementedError:
+        return False
+    return True
+
+
+# Rows whose verb the test-side encoder does not cover are checked one way only (bytes → value,
+# above); they are left out here rather than skipped.
+ENCODABLE = [(w, e) for w, e in CASES if _encodable(e)]
+
+
+@pytest.mark.parametrize(("wire", "expected"), ENCODABLE,
+                         ids=[w[:40].decode("latin-1") for w, _ in ENCODABLE])
 def test_known_answer_other_way(wire: bytes, expected: c.Command) -> None:
     """value → bytes (the test-side encoder) → value, so each table row is checked both ways."""
-    try:
-        encoded = imap_wire.command(expected)
-    except NotImplementedError:
-        pytest.skip("no test-side encoder for this verb; covered by the bytes → value test")
+    encoded = imap_wire.command(expected)
     conn = connection_in(state_for(type(expected)))
     assert feed(conn, encoded) == [CommandReceived(expected)]
