@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck bench clean help
+.PHONY: serve test lint typecheck bench bench-guard clean help
 
 help:
 	@echo "make serve   - serve IMAP on 127.0.0.1:1993 (TLS) and :1143 (STARTTLS), data in ./data"
@@ -36,3 +36,6 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-guard: $(STAMP)
+	$(BIN)/python bench/guard_figures.py $(BENCH_ARGS)

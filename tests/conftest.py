@@ -24,10 +24,12 @@ from typing import TypeVar
 
 import pytest
 
+from mailfort.audit.events import EventSink, NullSink
 from mailfort.auth.authenticator import Authenticator
 from mailfort.auth.passwords import PasswordHashing
-from mailfort.cli.bootstrap import open_store
+from mailfort.cli.bootstrap import Security, acl_state, build_security, open_store
 from mailfort.config.model import AuthSettings, ServerSettings, Settings, StorageSettings
+from mailfort.core.clock import SystemClock
 from mailfort.core.secret import Secret
 from mailfort.server.lifecycle import serve
 from mailfort.server.tls import TlsContext, TlsMaterial, ensure_tls_material
@@ -61,6 +63,7 @@ class RunningServer:
     store: MailStore
     hashing: PasswordHashing
     _stop: asyncio.Event = field(repr=False)
+    security: Security | None = None  # with running_server(..., security=True)
 
     def run(self, coro: Coroutine[object, object, T], timeout_s: float = WAIT_S) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
@@ -107,14 +110,18 @@ class _Started:
     loop: asyncio.AbstractEventLoop | None = None
     addresses: list[tuple[str, int, str]] = field(default_factory=list)
     error: BaseException | None = None
+    security: Security | None = None
 
 
 @contextmanager
 def running_server(settings: Settings,
                    wrap_store: Callable[[MailStore], MailStore] | None = None,
+                   *, security: bool = False, sink: EventSink | None = None,
                    ) -> Iterator[RunningServer]:
     """Start ``serve`` in a background thread; stop it (and wait, bounded) on exit.
-    ``wrap_store`` lets a test put a fault-injecting fake around the real store."""
+    ``wrap_store`` lets a test put a fault-injecting fake around the real store.
+    ``security``: wire the guard and the login service (``cli.bootstrap.build_security``) as
+    ``mailfort serve`` does; ``sink`` receives their events."""
     started = threading.Event()
     st = _Started()
 
@@ -133,8 +140,13 @@ def running_server(settings: Settings,
 
         try:
             served = wrap_store(store) if wrap_store is not None else store
+            sec = (await build_security(settings, store, SystemClock(), sink or NullSink(),
+                                        hashing=hashing) if security else None)
+            st.security = sec
             await serve(settings, served, authenticator, TlsContext(st.material), ready=ready,
-                        stop=st.stop)
+                        stop=st.stop, guard=sec.guard if sec else None,
+                        login_service=sec.login_service if sec else None,
+                        acl=acl_state(store))
         finally:
             hashing.close()
             await store.close()
@@ -161,7 +173,7 @@ def running_server(settings: Settings,
         host="127.0.0.1", imap_port=ports["imap"], imaps_port=ports["imaps"],
         cert_file=st.material.cert_file, fingerprint=st.material.fingerprint_sha256,
         data_dir=settings.data_dir, settings=settings, loop=st.loop, store=st.store,
-        hashing=st.hashing, _stop=st.stop)
+        hashing=st.hashing, _stop=st.stop, security=st.security)
     try:
         yield srv
     finally:

@@ -62,6 +62,9 @@ class MailfortProcess:
     # ``{"server": {"pre_auth_timeout_s": 2}}``: TOML forbids declaring a table twice, so
     # settings in [server], [auth], [limits] or [log] cannot go through ``extra_config``.
     overrides: dict[str, dict[str, str | int | bool]] = field(default_factory=dict)
+    # ``[guard] trusted`` networks: never banned nor locked out (suites that attack the
+    # protocol layers from loopback, where the guard would ban them first).
+    trusted: tuple[str, ...] = ()
 
     @property
     def config_path(self) -> Path:
@@ -88,10 +91,15 @@ class MailfortProcess:
         }
         for section, values in self.overrides.items():
             sections.setdefault(section, {}).update(values)
+        if self.trusted:
+            sections.setdefault("guard", {})
         lines: list[str] = []
         for section, values in sections.items():
             lines.append(f"[{section}]")
             lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+            if section == "guard" and self.trusted:
+                lines.append("trusted = [" + ", ".join(_toml_value(t) for t in self.trusted)
+                             + "]")
         self.config_path.write_text("\n".join(lines) + "\n" + self.extra_config)
 
     def cli(self, *args: str, stdin: bytes | None = None, check: bool = True,

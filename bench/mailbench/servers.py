@@ -165,7 +165,6 @@ class MailfortServer:
 imaps_listen = "{HOST}:{self.port}"
 imap_listen = ""
 max_connections = 30000
-max_connections_per_ip = 30000
 
 [tls]
 cert_file = "{self.cert}"
@@ -181,6 +180,11 @@ argon2_parallelism = 1
 
 [log]
 level = "WARNING"
+
+[guard]
+max_connections_per_address = 30000
+max_pre_auth_per_address = 30000
+trusted = ["127.0.0.0/8"]
 """)
 
     def version(self) -> str:

@@ -11,7 +11,7 @@ from tests.conftest import Account, RunningServer, make_settings, running_server
 from tests.integration.conftest import connect_tls, login, quote
 from tests.integration.imapwire import WireClient
 
-from mailfort.config.model import LimitSettings, ServerSettings
+from mailfort.config.model import GuardSettings, LimitSettings, ServerSettings
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +20,12 @@ def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     settings = dataclasses.replace(
         base,
         server=ServerSettings(imaps_listen="127.0.0.1:0", imap_listen="127.0.0.1:0",
-                              pre_auth_timeout_s=2, max_connections_per_ip=3,
+                              pre_auth_timeout_s=2,
                               allow_plaintext_auth_on_loopback=True),
+        guard=GuardSettings(max_connections_per_address=3),
         limits=LimitSettings(max_line_bytes=2048, max_literal_bytes=2048,
                              max_message_bytes=10_000))
-    with running_server(settings) as srv:
+    with running_server(settings, security=True) as srv:
         yield srv
 
 
@@ -99,7 +100,7 @@ def test_too_many_connections_per_ip(strict_server: RunningServer) -> None:
     try:
         extra = WireClient("127.0.0.1", strict_server.imaps_port,
                            tls=strict_server.client_context())
-        assert extra.readline() == b"* BYE Too many connections\r\n"
+        assert extra.readline() == b"* BYE [LIMIT] Too many connections from your address\r\n"
         extra.close()
     finally:
         for w in held:

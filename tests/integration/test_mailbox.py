@@ -111,7 +111,8 @@ def test_list_is_linear_on_hostile_patterns(wire: WireClient) -> None:
 
 
 def test_namespace(wire: WireClient) -> None:
-    assert wire.command(b"a", b"NAMESPACE") == [b'* NAMESPACE (("" "/")) NIL NIL\r\n',
+    assert wire.command(b"a", b"NAMESPACE") == [
+        b'* NAMESPACE (("" "/")) (("Other Users/" "/")) (("Shared/" "/"))\r\n',
                                                  b"a OK NAMESPACE completed\r\n"]
 
 

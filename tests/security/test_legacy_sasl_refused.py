@@ -15,7 +15,9 @@ import base64
 import pytest
 from tests.security.wire import ConnectionClosed, Server
 
-MODERN = {b"PLAIN", b"SCRAM-SHA-256", b"SCRAM-SHA-256-PLUS", b"OAUTHBEARER"}
+# LOGIN (legacy clients; TLS only, like PLAIN) and XOAUTH2 are offered since issue #3.
+MODERN = {b"PLAIN", b"LOGIN", b"SCRAM-SHA-256", b"SCRAM-SHA-256-PLUS", b"OAUTHBEARER",
+          b"XOAUTH2"}
 LEGACY = [b"NTLM", b"RPA", b"SKEY", b"CRAM-MD5", b"DIGEST-MD5", b"GSSAPI", b"KERBEROS_V4",
           b"ANONYMOUS", b"OTP", b"SCRAM-SHA-1", b"X-UNKNOWN", b"plain-but-not"]
 # The null NTLMSSP NEGOTIATE message nmap's imap-ntlm-info sends.

@@ -26,9 +26,9 @@ SLACK_S = 8.0
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    overrides: dict[str, dict[str, str | int | bool]] = {"server": {
-        "pre_auth_timeout_s": PRE_AUTH_TIMEOUT_S, "idle_timeout_s": IDLE_TIMEOUT_S,
-        "max_connections_per_ip": PER_IP}}
+    overrides: dict[str, dict[str, str | int | bool]] = {
+        "server": {"pre_auth_timeout_s": PRE_AUTH_TIMEOUT_S, "idle_timeout_s": IDLE_TIMEOUT_S},
+        "guard": {"max_pre_auth_per_address": PER_IP}}
     with serving(tmp_path_factory.mktemp("mailfort"), overrides=overrides) as srv:
         yield srv
 

@@ -27,7 +27,8 @@ HALF_CLIENT_HELLO = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(rang
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     overrides: dict[str, dict[str, str | int | bool]] = {
-        "server": {"pre_auth_timeout_s": PRE_AUTH_TIMEOUT_S, "max_connections_per_ip": 1000}}
+        "server": {"pre_auth_timeout_s": PRE_AUTH_TIMEOUT_S},
+        "guard": {"max_pre_auth_per_address": 1000, "max_connections_per_address": 1000}}
     with serving(tmp_path_factory.mktemp("mailfort"), overrides=overrides) as srv:
         yield srv
 

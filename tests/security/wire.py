@@ -299,9 +299,15 @@ class Server:
 
 @contextlib.contextmanager
 def serving(root: Path, users: tuple[str, ...] = ("alice", "bob"),
-            overrides: dict[str, dict[str, str | int | bool]] | None = None) -> Iterator[Server]:
+            overrides: dict[str, dict[str, str | int | bool]] | None = None,
+            *, trust_loopback: bool = True) -> Iterator[Server]:
     """Start ``mailfort serve`` under ``root`` with ``users`` created first; stop it after."""
-    proc = MailfortProcess(root, overrides=overrides or {})
+    # The attack suite tests how the protocol layers handle each attack; from loopback the
+    # guard would ban the attacking address first and hide that. So loopback is a trusted
+    # network here (never banned nor locked out); connection limits still apply. The guard
+    # itself is tested in tests/integration/test_account_security.py.
+    proc = MailfortProcess(root, overrides=overrides or {},
+                           trusted=("127.0.0.0/8",) if trust_loopback else ())
     proc.write_config()
     proc.start()  # initialises the data directory; accounts can be added while it runs
     try:

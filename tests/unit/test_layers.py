@@ -21,9 +21,9 @@ SANS_IO: Final = ("core", "mail", "imap", "lmtp")
 IO_MODULES: Final = frozenset({"asyncio", "socket", "ssl", "logging", "sqlite3", "aiosqlite",
                                "asyncpg", "starlette"})
 BACKENDS: Final = ("mailfort.store.sqlite", "mailfort.store.postgres")
-# Known departures, each to be resolved or recorded in docs/decisions/ (DESIGN.md "Login":
-# the service consults guard, then auth; here auth.login consults guard itself).
-KNOWN_EXCEPTIONS: Final = frozenset({("mailfort.auth.login", "mailfort.guard")})
+# Known departures, each to be resolved or recorded in docs/decisions/. (auth.login reaches
+# the guard through its own ``LoginGuard`` Protocol: no exception needed.)
+KNOWN_EXCEPTIONS: Final[frozenset[tuple[str, str]]] = frozenset()
 
 
 def _modules() -> Iterator[tuple[str, Path]]:

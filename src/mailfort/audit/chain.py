@@ -16,6 +16,9 @@ predecessor hash is signed in that checkpoint, so it stays verifiable after prun
 
 Known limit: records appended after the latest checkpoint can be cut off the end without trace
 until the next checkpoint (at most ``checkpoint_every`` records or ``checkpoint_interval_s``).
+A quiet log is signed too: ``audit.checkpoint_timer.CheckpointTimer`` calls
+``checkpoint_if_due`` when ``due_in_s`` says so, so a truncated tail is detectable within
+``checkpoint_interval_s`` even when no record follows it.
 """
 
 from __future__ import annotations
@@ -299,19 +302,25 @@ class AuditChain:
         if not events:
             return self._last_seq
         with self._lock:
-            seq, prev = self._last_seq, self._last_hash
-            rows = []
-            for event in events:
-                fields = event_fields(event)
-                body = _canonical(fields)
-                type_ = type(event).__name__
-                at = float(event.at)
-                digest = record_digest(prev, at, type_, body)
-                seq += 1
-                rows.append((seq, at, type_, *_columns(fields), body, prev, digest))
-                prev = digest
+            # The head is read inside the write transaction: another process (the CLI's
+            # admin actions while the server runs) may have appended since.
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                row = self._db.execute(
+                    "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+                if row is not None:
+                    self._last_seq, self._last_hash = int(row[0]), str(row[1])
+                seq, prev = self._last_seq, self._last_hash
+                rows = []
+                for event in events:
+                    fields = event_fields(event)
+                    body = _canonical(fields)
+                    type_ = type(event).__name__
+                    at = float(event.at)
+                    digest = record_digest(prev, at, type_, body)
+                    seq += 1
+                    rows.append((seq, at, type_, *_columns(fields), body, prev, digest))
+                    prev = digest
                 self._db.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?)", rows)
                 self._db.execute("COMMIT")
             except BaseException:
@@ -331,6 +340,28 @@ class AuditChain:
             if self._signer is None or self._last_seq <= self._checkpoint_seq:
                 return None
             return self._write_checkpoint()
+
+    def due_in_s(self) -> float | None:
+        """Seconds until the unsigned tail must be signed (0 when overdue); None when every
+        record is covered by a checkpoint (or there is no key)."""
+        with self._lock:
+            if self._signer is None or self._last_seq <= self._checkpoint_seq:
+                return None
+            elapsed = self._clock.monotonic() - self._checkpoint_mono
+            return max(0.0, self._checkpoint_interval_s - elapsed)
+
+    def checkpoint_if_due(self) -> Checkpoint | None:
+        """Sign the head when unsigned records have waited ``checkpoint_interval_s``."""
+        with self._lock:
+            if (self._signer is None or self._last_seq <= self._checkpoint_seq
+                    or self._clock.monotonic() - self._checkpoint_mono
+                    < self._checkpoint_interval_s):
+                return None
+            return self._write_checkpoint()
+
+    @property
+    def checkpoint_interval_s(self) -> float:
+        return self._checkpoint_interval_s
 
     def _write_checkpoint(self) -> Checkpoint:
         assert self._signer is not None

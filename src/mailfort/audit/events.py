@@ -321,8 +321,9 @@ class MessagesFlaggedDeleted:
 
 @dataclass(frozen=True, slots=True)
 class MessagesFetched:
-    """One FETCH command's totals. ``uids`` lists the messages whose body (not only headers or
-    flags) was sent, so canary messages can be recognised; empty when no body was sent."""
+    """One FETCH command's totals. ``uids`` lists the canary messages (honeytokens) whose body
+    (not only headers or flags) was sent; the session checks each body sent against the
+    mailbox's few canary UIDs, so the event stays small however many messages were fetched."""
 
     at: float
     user: str
@@ -398,10 +399,27 @@ class AlertRaised:
     actions: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class AccessDenied:
+    """An IMAP command was refused with ``NO [NOPERM]`` by ``acl.policy`` (the user could see
+    the mailbox but lacked a right). A refusal answered as "no such mailbox" (the user may not
+    even learn it exists) is not recorded: it looks the same as a typo."""
+
+    at: float
+    user: str
+    peer: str
+    session_id: str
+    operation: str  # acl.policy.Operation value, e.g. "EXPUNGE"
+    owner: str  # the mailbox's owner: a login name or "$group"
+    mailbox: str  # the name as the user sees it
+    missing: str  # the rights lacking, RFC 4314 letters
+
+
 AuditEvent = (
     SecurityEvent | SessionEnded | MailboxCreated | MailboxDeleted | MailboxRenamed
     | MessagesExpunged | MessagesFlaggedDeleted | MessagesFetched | PermissionChanged
     | SensitiveFolderAccessed | AdminAction | ConfigReloaded | LogPruned | AlertRaised
+    | AccessDenied
 )
 
 __all__ += [
@@ -410,3 +428,5 @@ __all__ += [
     "PermissionChanged", "SensitiveFolderAccessed", "AdminAction", "ConfigReloaded", "LogPruned",
     "AlertRaised",
 ]
+
+__all__ += ["AccessDenied"]

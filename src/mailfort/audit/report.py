@@ -16,7 +16,8 @@ from rich.table import Table
 from mailfort.audit.chain import AuditChain
 from mailfort.core.errors import UsageError
 
-__all__ = ["ReportData", "build_report", "render_table", "render_html", "parse_when"]
+__all__ = ["ReportData", "build_report", "render_table", "render_html", "parse_when",
+           "country_detections"]
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -50,9 +51,19 @@ class ReportData:
     alerts: tuple[tuple[float, str, str, str], ...]  # at, kind, severity, summary
     new_devices: tuple[tuple[float, str, str], ...]  # at, user, source
     unusual_downloads: tuple[tuple[float, str, str], ...]  # at, user, summary
+    geoip_db: str = ""  # the GeoIP database in use; empty: country detections are off
 
 
-def build_report(chain: AuditChain, since: float, until: float, top: int = 10) -> ReportData:
+def country_detections(data: ReportData) -> str:
+    """One line saying whether new-country and impossible-travel detections are on."""
+    if not data.geoip_db:
+        return ("Country detections (new country, impossible travel): off - no GeoIP "
+                "database (set audit.geoip_db to a MaxMind .mmdb)")
+    return f"Country detections (new country, impossible travel): on - {data.geoip_db}"
+
+
+def build_report(chain: AuditChain, since: float, until: float, top: int = 10, *,
+                 geoip_db: str = "") -> ReportData:
     hours = max(1, min(24 * 31, int((until - since + 3599) // 3600)))
     by_hour = [0] * hours
     sources: Counter[str] = Counter()
@@ -85,7 +96,7 @@ def build_report(chain: AuditChain, since: float, until: float, top: int = 10) -
     kinds = Counter(a[1] for a in alerts)
     return ReportData(since, until, ok, failed, tuple(sources.most_common(top)), tuple(by_hour),
                       tuple(bans), tuple(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
-                      tuple(alerts), tuple(new_devices), tuple(downloads))
+                      tuple(alerts), tuple(new_devices), tuple(downloads), geoip_db)
 
 
 def _ts(at: float) -> str:
@@ -96,6 +107,7 @@ def render_table(data: ReportData, console: Console) -> None:
     console.print(f"[bold]Mailfort report[/bold] {_ts(data.since)} .. {_ts(data.until)} UTC: "
                   f"{data.logins_ok} logins, {data.logins_failed} failed, {len(data.bans)} bans, "
                   f"{len(data.alerts)} alerts")
+    console.print(country_detections(data), markup=False, highlight=False, soft_wrap=True)
     sections: list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]] = [
         ("Top failing sources", ("source", "failures"),
          [(s, str(n)) for s, n in data.failing_sources]),
@@ -171,6 +183,7 @@ def render_html(data: ReportData) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{data.logins_ok} logins, {data.logins_failed} failed logins, {len(data.bans)} bans, "
         f"{len(data.alerts)} alerts.</p>",
+        f"<p>{html.escape(country_detections(data))}</p>",
         _column_chart("Failed logins per hour", data.failures_by_hour),
         _bar_chart("Top failing sources", list(data.failing_sources)),
         _bar_chart("Alerts by kind", list(data.alerts_by_kind)),

@@ -4,6 +4,10 @@ Created after a second-factor check (the caller's job: the CLI asks for a TOTP c
 named per device, random (20 symbols of 32: 100 bits), shown once, stored as SHA-256 (a fast
 hash is right for a random secret of this size, and keeps a flood of logins cheap), scoped to
 IMAP, revocable, optionally expiring, with the last use (time and address) recorded.
+
+A decoy (``create_decoy``, scope ``decoy``; ``mailfort honeytoken add app-password``) looks
+like any other app password but never signs anyone in: a login with it fails exactly as a wrong
+password does, and its use is emitted (``AppPasswordUsed``) for the honeytoken detector.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from mailfort.store.security import AppPassword, AppPasswords
 from mailfort.store.types import User
 
 __all__ = ["AppPasswordError", "AppPasswordService", "new_app_password", "hash_app_password",
-           "looks_like_app_password", "SCOPE_IMAP"]
+           "looks_like_app_password", "SCOPE_IMAP", "SCOPE_DECOY"]
 
 SCOPE_IMAP = "imap"
+SCOPE_DECOY = "decoy"  # a honeytoken: matching it refuses the login and raises an alert
 _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # 32 symbols, no l/1/0/o
 _GROUPS = 5
 _GROUP_LEN = 4
@@ -80,6 +85,14 @@ class AppPasswordService:
         self._sink.emit(AppPasswordCreated(now, user.name, name, record.expires_at))
         return record, Secret(secret)
 
+    async def create_decoy(self, user: User, name: str) -> tuple[AppPassword, Secret[str]]:
+        """A decoy app password (a honeytoken); no event, so no notice to the user."""
+        secret = new_app_password()
+        record = AppPassword(secrets.token_hex(8), user.id, name, hash_app_password(secret),
+                             SCOPE_DECOY, self._clock.now(), None, None, None, None)
+        await self._store.add(record)
+        return record, Secret(secret)
+
     async def list(self, user: User) -> list[AppPassword]:
         return await self._store.list(user.id)
 
@@ -101,9 +114,16 @@ class AppPasswordService:
         digest = hash_app_password(candidate.reveal())
         now = self._clock.now()
         match: AppPassword | None = None
+        decoy: AppPassword | None = None
         for record in await self._store.list(user.id):
-            if hmac.compare_digest(record.secret_hash, digest) and record.scope == scope:
-                match = record
+            if hmac.compare_digest(record.secret_hash, digest):
+                if record.scope == scope:
+                    match = record
+                elif record.scope == SCOPE_DECOY:
+                    decoy = record
+        if decoy is not None and match is None:
+            self._sink.emit(AppPasswordUsed(now, user.name, decoy.name, peer))
+            return None  # the caller goes on as for a wrong password: same reply and cost
         if match is None or not match.is_usable(now):
             return None
         await self._store.mark_used(match.id, now, peer)

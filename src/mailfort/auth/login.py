@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 from mailfort.audit.events import (
     ConnectionRefusalReason,
@@ -28,19 +28,47 @@ from mailfort.audit.events import (
 from mailfort.auth.app_passwords import AppPasswordService, looks_like_app_password
 from mailfort.auth.errors import AuthenticationFailed, FailureReason
 from mailfort.auth.legacy import is_legacy, split_scheme, verify_legacy
-from mailfort.auth.mfa import TOTP_DIGITS, MfaService
+from mailfort.auth.mfa import TOTP_DIGITS, MfaRequirement, MfaService
 from mailfort.auth.passwords import MAX_PASSWORD_LENGTH, PasswordHashing
 from mailfort.auth.policy import PasswordPolicySettings, expiry
 from mailfort.auth.sasl.mechanism import BearerCredentials
 from mailfort.auth.tokens import TokenInvalid, TokenService
 from mailfort.core.clock import Clock
 from mailfort.core.secret import Secret
-from mailfort.guard.guard import Guard, LoginAttempt
 from mailfort.store.api import Users
 from mailfort.store.security import PasswordStates
 from mailfort.store.types import User
 
-__all__ = ["Refusal", "LoginRefused", "LoginSettings", "LoginService", "REFUSAL_TEXT"]
+__all__ = ["Refusal", "LoginRefused", "LoginSettings", "LoginService", "REFUSAL_TEXT",
+           "LoginAdmission", "LoginGuard"]
+
+
+class LoginAdmission(Protocol):
+    """The guard's answer to "may this source try this account now?" (``guard``'s
+    ``LoginDecision`` has this shape)."""
+
+    @property
+    def is_allowed(self) -> bool: ...
+    @property
+    def delay_s(self) -> float: ...
+    @property
+    def reason(self) -> ConnectionRefusalReason | None: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def retry_after(self) -> float | None: ...
+
+
+class LoginGuard(Protocol):
+    """What the login decision needs from ``guard`` (``guard.Guard`` implements it), so that
+    ``auth`` does not depend on ``guard`` (STYLE.md §2: they are siblings)."""
+
+    def check_login(self, user: str, peer: str) -> LoginAdmission: ...
+
+    async def record_login(self, user: str, peer: str, *, is_success: bool,
+                           failure: LoginFailureReason | None = None,
+                           password: Secret[str] | None = None,
+                           method: str = "password") -> None: ...
 
 
 class Refusal(Enum):
@@ -53,6 +81,9 @@ class Refusal(Enum):
     UNAVAILABLE = "unavailable"  # locked out or banned: try later
     LIMIT = "limit"
     NOT_ALLOWED = "not_allowed"  # IP policy: not from this address
+    # The policy requires MFA ([mfa] required_users/groups) and the account has none. Said
+    # only after the password (or app password) verified: it tells nothing to a guesser.
+    MFA_ENROLMENT_REQUIRED = "mfa_enrolment_required"
 
 
 REFUSAL_TEXT: dict[Refusal, str] = {
@@ -62,6 +93,9 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.UNAVAILABLE: "Too many failed logins; try again later",
     Refusal.LIMIT: "Too many connections",
     Refusal.NOT_ALLOWED: "This account may not log in from your address",
+    Refusal.MFA_ENROLMENT_REQUIRED: "This account must use two-factor authentication; ask "
+                                    "your administrator to set it up, then use an app "
+                                    "password",
 }
 
 _LEGACY_REASON = {LoginFailureReason.UNKNOWN_USER: FailureReason.UNKNOWN_USER,
@@ -88,10 +122,11 @@ class LoginSettings:
 
 class LoginService:
     def __init__(self, users: Users, hashing: PasswordHashing, password_states: PasswordStates,
-                 guard: Guard, mfa: MfaService, app_passwords: AppPasswordService,
+                 guard: LoginGuard, mfa: MfaService, app_passwords: AppPasswordService,
                  tokens: TokenService, clock: Clock, sink: EventSink,
                  settings: LoginSettings, *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 mfa_requirement: MfaRequirement | None = None) -> None:
         self._users = users
         self._hashing = hashing
         self._states = password_states
@@ -103,6 +138,7 @@ class LoginService:
         self._sink = sink
         self._s = settings
         self._sleep = sleep
+        self._requirement = mfa_requirement
 
     async def authenticate(self, username: str, password: Secret[str], *, peer: str) -> User:
         """IMAP LOGIN, SASL PLAIN and LOGIN. Raises LoginRefused."""
@@ -119,6 +155,7 @@ class LoginService:
         if looks_like_app_password(password.reveal()):
             app = await self._apps.verify(user, password, peer=peer)
             if app is not None and not user.is_disabled:
+                await self._require_enrolment(user, peer, password)
                 await self._succeed(user, peer, "app_password")
                 return user
         is_primary_ok = await self._verify_primary(user, password)
@@ -135,6 +172,7 @@ class LoginService:
             await self._fail(username, peer, LoginFailureReason.BAD_PASSWORD, password)
         if not is_primary_ok:
             await self._fail(username, peer, LoginFailureReason.BAD_PASSWORD, password)
+        await self._require_enrolment(user, peer, password)
         await self._succeed(user, peer, "password")
         await self._upgrade_hash(user, password)
         await self._check_expiry(user, peer)
@@ -153,6 +191,7 @@ class LoginService:
         if user is None or user.is_disabled:
             await self._fail(claims.user, peer, LoginFailureReason.DISABLED, None)
         assert user is not None
+        await self._require_enrolment(user, peer, None)
         await self._succeed(user, peer, mechanism.lower())
         return user
 
@@ -184,6 +223,21 @@ class LoginService:
             return False
         return await self._mfa.verify(user, Secret(code))
 
+    async def _require_enrolment(self, user: User, peer: str,
+                                 password: Secret[str] | None) -> None:
+        """Refuse (``MFA_ENROLMENT_REQUIRED``) an account that the policy requires to have MFA
+        but has none. Call only once the credential verified. The guard records it as a
+        failure (a client retrying the same password counts once)."""
+        if self._requirement is None or not self._requirement.is_configured:
+            return
+        if not await self._requirement.is_required(user) or await self._mfa.is_enabled(user):
+            return
+        self._sink.emit(MfaRequired(self._clock.now(), user.name, peer))
+        await self._guard.record_login(user.name, peer, is_success=False,
+                                       failure=LoginFailureReason.MFA_REQUIRED,
+                                       password=password)
+        raise LoginRefused(Refusal.MFA_ENROLMENT_REQUIRED, LoginFailureReason.MFA_REQUIRED)
+
     async def _upgrade_hash(self, user: User, password: Secret[str]) -> None:
         if is_legacy(user.password_hash):
             scheme = split_scheme(user.password_hash)[0]
@@ -202,10 +256,11 @@ class LoginService:
             raise LoginRefused(Refusal.EXPIRED, LoginFailureReason.EXPIRED_CREDENTIAL)
 
     async def _succeed(self, user: User, peer: str, method: str) -> None:
-        await self._guard.record(LoginAttempt(user.name, peer, True, method=method))
+        await self._guard.record_login(user.name, peer, is_success=True, method=method)
 
     async def _fail(self, username: str, peer: str, reason: LoginFailureReason,
                     password: Secret[str] | None) -> NoReturn:
-        await self._guard.record(LoginAttempt(username, peer, False, reason, password))
+        await self._guard.record_login(username, peer, is_success=False, failure=reason,
+                                       password=password)
         await self._sleep(self._s.failure_delay_s)
         raise LoginRefused(Refusal.FAILED, reason)

@@ -13,7 +13,10 @@ import hashlib
 import hmac
 import io
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
 
 import pyotp
 import segno
@@ -23,11 +26,12 @@ from mailfort.core.clock import Clock
 from mailfort.core.errors import MailfortError
 from mailfort.core.secret import Secret
 from mailfort.store.security import MfaSecret, MfaSecrets, RecoveryCodes
-from mailfort.store.types import User
+from mailfort.store.types import User, UserId
 
 __all__ = ["MfaError", "Enrolment", "MfaStatus", "MfaService", "new_totp_secret",
            "provisioning_uri", "terminal_qr", "matching_step", "new_recovery_codes",
-           "hash_recovery_code", "RECOVERY_CODE_COUNT", "TOTP_PERIOD_S"]
+           "hash_recovery_code", "RECOVERY_CODE_COUNT", "TOTP_PERIOD_S",
+           "GroupMembership", "MfaRequirementSettings", "MfaRequirement"]
 
 RECOVERY_CODE_COUNT = 10
 TOTP_PERIOD_S = 30
@@ -171,3 +175,62 @@ class MfaService:
         left = await self._recovery.count(user.id)
         return MfaStatus(current is not None and current.is_confirmed,
                          current is not None and not current.is_confirmed, left)
+
+
+# -- "a policy can require MFA per user or group" ---------------------------------------------
+
+class GroupMembership(Protocol):
+    """The groups a user belongs to (``store.acl.Groups`` has this shape)."""
+
+    async def groups_of(self, user_id: UserId) -> frozenset[str]: ...
+
+
+def _no_groups() -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class MfaRequirementSettings:
+    """``[mfa] required_users`` and ``required_groups``. A group is a store group
+    (``mailfort group``) or one defined in ``[guard.groups]`` (``config_groups``: group name
+    -> member login names). Names compare case-insensitively."""
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    config_groups: Mapping[str, tuple[str, ...]] = field(default_factory=_no_groups)
+
+
+class MfaRequirement:
+    """Whether an account must have MFA, and why (in words for ``mfa status``)."""
+
+    def __init__(self, settings: MfaRequirementSettings,
+                 membership: GroupMembership | None = None) -> None:
+        self._users = frozenset(u.casefold() for u in settings.users)
+        self._groups = frozenset(g.casefold().removeprefix("$") for g in settings.groups)
+        self._config_members: dict[str, frozenset[str]] = {
+            name.casefold(): frozenset(m.casefold() for m in members)
+            for name, members in settings.config_groups.items()}
+        self._membership = membership
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self._users or self._groups)
+
+    async def reason(self, user: User) -> str | None:
+        """None when MFA is optional for ``user``; else why it is required."""
+        if not self.is_configured:
+            return None
+        name = user.name.casefold()
+        if name in self._users:
+            return "listed in [mfa] required_users"
+        for group in sorted(self._groups):
+            if name in self._config_members.get(group, frozenset()):
+                return f"member of the group {group}, listed in [mfa] required_groups"
+        if self._groups and self._membership is not None:
+            mine = {g.casefold() for g in await self._membership.groups_of(user.id)}
+            for group in sorted(self._groups & mine):
+                return f"member of the group {group}, listed in [mfa] required_groups"
+        return None
+
+    async def is_required(self, user: User) -> bool:
+        return await self.reason(user) is not None

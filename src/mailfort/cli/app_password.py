@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from mailfort.audit.events import NullSink
 from mailfort.auth.app_passwords import AppPasswordError
+from mailfort.cli.audit import CliEvents
 from mailfort.cli.bootstrap import build_security, runtime
 from mailfort.cli.guard import parse_duration, when
 from mailfort.cli.mfa import check_second_factor, require_user
@@ -62,11 +62,17 @@ async def _run(args: argparse.Namespace) -> int:
     expires_in = (parse_duration(args.expires) if action == "create" and args.expires
                   else None)
     clock = SystemClock()
-    async with runtime(settings) as rt:
-        sec = await build_security(settings, rt.store, clock, NullSink(), hashing=rt.hashing)
+    events = CliEvents()  # audited, and the user told, when the command is done
+    async with runtime(settings) as rt, events.publishing(settings, rt.store):
+        sec = await build_security(settings, rt.store, clock, events, hashing=rt.hashing)
         user = await require_user(rt.store.users, args.name)
         if action == "create":
             has_mfa = await sec.mfa.is_enabled(user)
+            required = await sec.mfa_requirement.reason(user)
+            if required is not None and not has_mfa:
+                raise UsageError(f"MFA is required by policy for {user.name} ({required}) "
+                                 f"and is off: turn it on first with `mailfort mfa enroll "
+                                 f"{user.name}`")
             if has_mfa:
                 await check_second_factor(sec, user)
             try:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from mailfort.audit.chain import (
@@ -15,14 +18,17 @@ from mailfort.audit.chain import (
     load_verify_key,
     public_key_path,
 )
+from mailfort.audit.events import AdminAction, AuditEvent, SecurityEvent
 from mailfort.audit.report import parse_when
 from mailfort.audit.settings import AuditSettings
 from mailfort.cli.settings import settings_from_args
 from mailfort.config.model import Settings
 from mailfort.core.clock import SystemClock
 from mailfort.core.errors import UsageError
+from mailfort.store.api import MailStore
 
-__all__ = ["add_parser", "run", "audit_paths"]
+__all__ = ["add_parser", "run", "audit_paths", "record_admin_action", "record_events",
+           "CliEvents"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,8 +66,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _audit_settings(settings: Settings) -> AuditSettings:
-    value = getattr(settings, "audit", None)
-    return value if isinstance(value, AuditSettings) else AuditSettings()
+    return settings.audit
 
 
 def audit_paths(settings: Settings, args: argparse.Namespace) -> tuple[Path, Path]:
@@ -130,3 +135,66 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def record_events(settings: Settings, events: Sequence[AuditEvent]) -> None:
+    """Append events a CLI command produced to the audit log (as ``record_admin_action``)."""
+    if not events or not settings.audit.is_enabled:
+        return
+    key = settings.path(settings.audit.signing_key_file)
+    if not key.is_file():
+        return
+    chain = AuditChain(settings.data_dir / settings.audit.db_file, SystemClock(),
+                       signer=load_signing_key(key))
+    try:
+        chain.append(events)
+    finally:
+        chain.close()
+
+
+class CliEvents:
+    """The ``EventSink`` of one CLI command (app passwords, ...): the events it collects are
+    published when the command is done (``publish``): appended to the audit log, and the
+    user told of what concerns them (``audit.sinks.UserNotifier``: "App password '...'
+    created"), as the running server would have done had the change come through it."""
+
+    def __init__(self) -> None:
+        self.events: list[SecurityEvent] = []
+
+    def emit(self, event: SecurityEvent) -> None:
+        self.events.append(event)
+
+    @contextlib.asynccontextmanager
+    async def publishing(self, settings: Settings, store: MailStore) -> AsyncIterator[None]:
+        """Publish on the way out, also when the command failed part-way."""
+        try:
+            yield
+        finally:
+            await self.publish(settings, store)
+
+    async def publish(self, settings: Settings, store: MailStore) -> None:
+        from mailfort.audit.sinks import UserNotifier
+        from mailfort.cli.bootstrap import StoreMailDrop
+
+        events, self.events = self.events, []
+        if not events or not settings.audit.is_enabled:
+            return
+        await asyncio.to_thread(record_events, settings, events)
+        await UserNotifier(StoreMailDrop(store), settings.audit.notify).handle(events)
+
+
+def record_admin_action(settings: Settings, event: AdminAction) -> None:
+    """Append a CLI admin action to the audit log (the running server may be appending too:
+    the chain reads its head inside the write transaction). Needs the signing key to exist
+    (``mailfort serve`` creates it); without the audit log nothing is recorded."""
+    if not settings.audit.is_enabled:
+        return
+    db, key = settings.data_dir / settings.audit.db_file, settings.path(
+        settings.audit.signing_key_file)
+    if not key.is_file():
+        return
+    chain = AuditChain(db, SystemClock(), signer=load_signing_key(key))
+    try:
+        chain.append([event])
+    finally:
+        chain.close()

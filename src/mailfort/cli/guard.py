@@ -1,8 +1,9 @@
 """``mailfort guard list|ban|unban|status``: bans, lockouts and IP policy, explained.
 
-Bans are kept in the database: a running server applies bans made here when it (re)loads its
-guard state. Counters of recent failures live in the server process only; ``status`` here
-explains what is persisted (bans, the networks an account is known from, the IP policy).
+Guard state is kept in the database and shared with the running server: it writes its failure
+counters, lockouts and bans there every ``[guard] state_sync_interval_s`` (default 5 s), so
+``status`` here explains what the server enforces; bans, unbans and unlocks made here reach
+the server at its next sync, or at once on SIGHUP (``kill -HUP``).
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "locks out repeated failed logins, and bans sources that try many "
                     "accounts (credential stuffing). Bans are temporary unless made by hand "
                     "without --for; allowlisted and trusted networks ([guard] allow, trusted) "
-                    "are never banned. A running server picks up bans made here when it "
-                    "reloads its guard state (at start).")
+                    "are never banned. The running server and these commands share the guard "
+                    "state: the server writes it, and applies bans, unbans and unlocks made "
+                    "here, every [guard] state_sync_interval_s seconds (default 5) or at once "
+                    "on SIGHUP.")
     actions = p.add_subparsers(dest="guard_command", metavar="ACTION")
     actions.required = True
     actions.add_parser("list", help="list current bans", description="List current bans: "
@@ -77,8 +80,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                            description="Lift the ban of an address or network, and forget its "
                                        "ban history, so the next ban starts short again. "
                                        "Given a user name, clear the account's lockout "
-                                       "(held by the server process: it ends at expiry or "
-                                       "restart).")
+                                       "and failure count (the running server applies it "
+                                       "at its next guard sync, or at once on SIGHUP).")
     u.add_argument("subject", metavar="ADDRESS|USER")
     s = actions.add_parser("status", help="explain why an address or account is limited",
                            description="Explain in words why an address, network or account "
@@ -127,12 +130,15 @@ async def _run(args: argparse.Namespace) -> int:
         if action == "unban":
             if _is_source(args.subject):
                 if await guard.unban(args.subject):
-                    print(f"Lifted the ban of {parse_source(args.subject)}.")
+                    print(f"Lifted the ban of {parse_source(args.subject)}. The running server "
+                          f"applies it within {settings.guard.state_sync_interval_s:g} "
+                          "seconds, or at once on SIGHUP.")
                     return 0
                 raise UsageError(f"{args.subject} is not banned")
-            guard.unlock(args.subject)
-            print(f"Cleared what this process knew of {args.subject}'s lockout. A lockout held "
-                  "by the running server ends at its expiry or when the server restarts.")
+            had = await guard.lift(args.subject)
+            what = "lockout and failed logins" if had else "record (it was not locked)"
+            print(f"Cleared {args.subject}'s {what}. The running server applies it within "
+                  f"{settings.guard.state_sync_interval_s:g} seconds, or at once on SIGHUP.")
             return 0
         for line in guard.status(args.subject):
             print(line)

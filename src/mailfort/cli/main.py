@@ -31,8 +31,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mailfort.cli import (app_password, audit, deliver, guard, mfa, report, scan, serve,
-                              tokens, user)
+    from mailfort.cli import (app_password, audit, deliver, guard, honeytoken, label, mfa,
+                              report, scan, serve, tokens, user)
+    from mailfort.cli import acl, group, quota, role, shared
 
     parser = _Parser(prog="mailfort", description=_DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     modules: list[object] = [serve, user, deliver, mfa, app_password, tokens, guard, audit,
-                             report, scan]
+                             report, scan, label, honeytoken]
+    modules += [group, shared, acl, quota, role]
     for module in modules:
         before = set(sub.choices)
         module.add_parser(sub)  # type: ignore[attr-defined]

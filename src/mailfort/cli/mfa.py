@@ -149,6 +149,7 @@ async def _run(args: argparse.Namespace) -> int:
                 print(f"MFA was not on for {user.name}.")
             return 0
         status = await sec.mfa.status(user)
+        required = await sec.mfa_requirement.reason(user)
         if status.is_enabled:
             apps = [a for a in await sec.app_passwords.list(user)
                     if a.is_usable(SystemClock().now())]
@@ -159,6 +160,12 @@ async def _run(args: argparse.Namespace) -> int:
                   f"off. Run `mailfort mfa enroll {user.name}` again.")
         else:
             print(f"MFA is off for {user.name}.")
+        if required is not None:
+            print(f"MFA is required by policy for {user.name} ({required}).")
+            if not status.is_enabled:
+                print(f"Until MFA is on, {user.name} cannot log in over IMAP (the server "
+                      "answers NO [CONTACTADMIN]): run `mailfort mfa enroll "
+                      f"{user.name}`.")
         return 0
 
 

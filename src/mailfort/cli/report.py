@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     until = parse_when(args.until, now) if args.until else now
     chain = AuditChain(db, SystemClock())
     try:
-        data = build_report(chain, since, until)
+        geoip = str(settings.path(settings.audit.geoip_db)) if settings.audit.geoip_db else ""
+        data = build_report(chain, since, until, geoip_db=geoip)
     finally:
         chain.close()
     render_table(data, Console())

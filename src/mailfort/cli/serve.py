@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 
-from mailfort.cli.bootstrap import runtime
+from mailfort.audit.events import EventSink, NullSink
+from mailfort.cli.bootstrap import AuditRuntime, acl_state, build_security, open_audit, runtime
 from mailfort.cli.logs import configure_logging
 from mailfort.cli.settings import settings_from_args
 from mailfort.config.model import Settings
+from mailfort.core.clock import SystemClock
 
 __all__ = ["add_parser", "run"]
 
@@ -35,7 +38,8 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-async def _serve(settings: Settings) -> int:
+async def _serve(settings: Settings, sink: EventSink | None = None) -> int:
+    """``sink`` receives every security decision (the audit bus; NullSink when None)."""
     from mailfort.server.lifecycle import serve
     from mailfort.server.tls import TlsContext, ensure_tls_material
 
@@ -48,11 +52,40 @@ async def _serve(settings: Settings) -> int:
     if material.is_generated:
         print(f"Self-signed certificate {material.cert_file}\n"
               f"  SHA-256 fingerprint {material.fingerprint_sha256}", file=sys.stderr)
+    clock = SystemClock()
     async with runtime(settings) as rt:
         if not await rt.store.users.list():
             print("No accounts yet: create one with `mailfort user add NAME`.", file=sys.stderr)
-        await serve(settings, rt.store, rt.authenticator, tls)
+        async with contextlib.AsyncExitStack() as stack:
+            audit = (await stack.enter_async_context(open_audit(settings, rt.store, clock))
+                     if settings.audit.is_enabled else None)
+            if audit is not None:
+                _announce_audit(settings, audit)
+                sink = audit.bus
+            sec = await build_security(settings, rt.store, clock, sink or NullSink(),
+                                       hashing=rt.hashing)
+            await serve(settings, rt.store, rt.authenticator, tls, guard=sec.guard,
+                        login_service=sec.login_service,
+                        audit=audit.hooks if audit is not None else None,
+                        on_reload=audit.reloaded if audit is not None else None,
+                        acl=acl_state(rt.store))
     return 0
+
+
+def _announce_audit(settings: Settings, audit: AuditRuntime) -> None:
+    """Say where the audit layer writes, and what is off."""
+    if audit.key_created:
+        key = settings.path(settings.audit.signing_key_file)
+        print(f"Created the audit signing key {key} (keep it private; its public half "
+              f"{key}.pub verifies the log)", file=sys.stderr)
+    if audit.geoip == "off":
+        log.info("audit: GeoIP is off (no audit.geoip_db): new-country and impossible-travel "
+                 "detections are off")
+    else:
+        log.info("audit: GeoIP from %s: new-country and impossible-travel detections on",
+                 audit.geoip)
+    if audit.metrics_server is not None:
+        log.info("audit: metrics on http://%s/metrics", settings.audit.metrics_listen)
 
 
 def run(args: argparse.Namespace) -> int:

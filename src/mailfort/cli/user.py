@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from mailfort.store.acl import SHARED_HOLDER
 from mailfort.audit.events import NullSink
 from mailfort.auth.legacy import (
     ImportAction,
@@ -254,6 +255,8 @@ async def _run(args: argparse.Namespace) -> int:
     async with runtime(settings) as rt:
         if action == "list":
             for u in await rt.store.users.list():
+                if u.name == SHARED_HOLDER:  # the internal holder of shared mailboxes
+                    continue
                 state = " (disabled)" if u.is_disabled else ""
                 print(f"{u.name}{state}\tcreated {u.created_at:%Y-%m-%d %H:%M}")
             return 0

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from mailfort.config.model import (
+    AuditSettings,
     AuthSettings,
     GuardSettings,
     LimitSettings,
@@ -31,7 +32,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "server": ServerSettings, "tls": TlsSettings, "limits": LimitSettings,
     "storage": StorageSettings, "auth": AuthSettings, "log": LogSettings,
     "policy": PolicySettings, "guard": GuardSettings, "mfa": MfaSettings,
-    "tokens": TokenSettings,
+    "tokens": TokenSettings, "audit": AuditSettings,
 }
 
 # Whole numbers are > 0 unless listed here: (smallest, largest or None).
@@ -40,6 +41,9 @@ _INT_RANGES: dict[str, tuple[int, int | None]] = {
     "policy.required_classes": (0, 4),
     "policy.max_age_days": (0, None),
     "guard.ban_growth": (1, 100),
+    "audit.detectors.utc_offset_h": (-12, 14),
+    "audit.detectors.unusual_hour_margin_h": (0, 12),
+    "audit.syslog.facility": (0, 23),
 }
 
 # Lists and tables whose entries are addresses or CIDR networks (checked with ipaddress).
@@ -52,6 +56,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "log.format": ("text", "json"),
     "log.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "storage.backend": ("sqlite",),
+    "audit.detectors.exfiltration_action": ("none", "throttle_session", "end_session"),
 }
 
 
@@ -106,8 +111,30 @@ def _table(key: str, value: Any) -> Mapping[str, tuple[str, ...]]:
     return MappingProxyType(entries)
 
 
+def _sub_table(key: str, value: Any, cls: type[Any]) -> Any:
+    """A nested table such as ``[audit.detectors]``: same rules, keys named in full."""
+    if not isinstance(value, dict):
+        raise ConfigError(key, "expected a table")
+    defaults = cls()
+    names = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for name, item in value.items():
+        if name not in names:
+            raise ConfigError(f"{key}.{name}", "unknown key")
+        values[name] = _check(key, name, item, getattr(defaults, name))
+    return cls(**values)
+
+
 def _check(section: str, name: str, value: Any, default: Any) -> Any:
     key = f"{section}.{name}"
+    if dataclasses.is_dataclass(default):
+        return _sub_table(key, value, type(default))
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"expected a number, got {value!r}")
+        if value <= 0:
+            raise ConfigError(key, f"must be greater than 0, got {value}")
+        return float(value)
     if isinstance(default, tuple):
         return _sequence(key, value, default)
     if isinstance(default, Mapping):
@@ -162,7 +189,47 @@ def parse_settings(data: dict[str, Any], base_dir: Path) -> Settings:
     if bool(settings.tls.cert_file) != bool(settings.tls.key_file):
         raise ConfigError("tls.cert_file", "set both tls.cert_file and tls.key_file, or neither")
     _check_security(settings)
+    _check_audit(settings)
     return settings
+
+
+def _check_audit(settings: Settings) -> None:
+    """``[audit]``: the signing key outside the data directory, metrics on loopback only."""
+    a = settings.audit
+    if not a.signing_key_file:
+        raise ConfigError("audit.signing_key_file", "must name the checkpoint signing key")
+    data_dir = settings.data_dir.resolve()
+    key = settings.path(a.signing_key_file).resolve()
+    if key == data_dir or data_dir in key.parents:
+        raise ConfigError("audit.signing_key_file",
+                          f"the signing key must be kept outside the data directory "
+                          f"({data_dir}): whoever can rewrite the log must not hold the key")
+    if a.webhook.secret_file:
+        secret = settings.path(a.webhook.secret_file).resolve()
+        if data_dir in secret.parents:
+            raise ConfigError("audit.webhook.secret_file",
+                              "the webhook secret must be kept outside the data directory")
+    if a.webhook.url and not a.webhook.url.startswith(("https://", "http://")):
+        raise ConfigError("audit.webhook.url", f"expected an http(s) URL, got {a.webhook.url!r}")
+    if a.webhook.url and not a.webhook.secret_file:
+        raise ConfigError("audit.webhook.secret_file",
+                          "a webhook needs a secret file to sign its requests")
+    if a.metrics_listen:
+        host, _ = parse_hostport(a.metrics_listen, "audit.metrics_listen")
+        try:
+            is_loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            is_loopback = host == "localhost"
+        if not is_loopback:
+            raise ConfigError("audit.metrics_listen",
+                              f"metrics are served on a loopback address only, not {host}")
+    if a.geoip_db and not settings.path(a.geoip_db).is_file():
+        raise ConfigError("audit.geoip_db", f"file not found: {settings.path(a.geoip_db)}")
+    if a.syslog.address:
+        transport, _, rest = a.syslog.address.partition(":")
+        if transport not in ("udp", "tcp", "unix") or not rest:
+            raise ConfigError("audit.syslog.address", "expected udp:HOST:PORT, tcp:HOST:PORT "
+                              f"or unix:/PATH, got {a.syslog.address!r}")
 
 
 def _check_security(settings: Settings) -> None:

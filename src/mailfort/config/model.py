@@ -14,7 +14,8 @@ from types import MappingProxyType
 
 __all__ = ["ServerSettings", "TlsSettings", "LimitSettings", "StorageSettings", "AuthSettings",
            "LogSettings", "PolicySettings", "GuardSettings", "MfaSettings", "TokenSettings",
-           "Settings"]
+           "Settings", "AuditSettings", "DetectorSettings", "WebhookSettings",
+           "SyslogSettings", "NotifySettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +27,7 @@ class ServerSettings:
     pre_auth_timeout_s: int = 60
     post_auth_timeout_s: int = 1800  # RFC 9051 §5.4: at least 30 minutes
     idle_timeout_s: int = 1800
-    max_connections: int = 10000
-    max_connections_per_ip: int = 100
+    max_connections: int = 10000  # in total; per-address limits are in [guard]
     allow_plaintext_auth_on_loopback: bool = False  # we do not trust loopback by default
 
 
@@ -121,6 +121,9 @@ class GuardSettings:
     user_allow: Mapping[str, tuple[str, ...]] = field(default_factory=_no_entries)
     group_allow: Mapping[str, tuple[str, ...]] = field(default_factory=_no_entries)
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=_no_entries)
+    # Guard state (failure counters, lockouts, bans) is written to the store and re-read
+    # (bans, unbans and unlocks made by the CLI) this often by the server, and on SIGHUP.
+    state_sync_interval_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,10 @@ class MfaSettings:
 
     issuer: str = "Mailfort"  # shown in authenticator apps
     allow_password_plus_totp: bool = False  # "password" followed by the 6 digits in one LOGIN
+    # MFA required by policy: these login names, and members of these groups (store groups,
+    # `mailfort group`, or [guard.groups]); without MFA their password is refused over IMAP.
+    required_users: tuple[str, ...] = ()
+    required_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,103 @@ class TokenSettings:
     ttl_s: int = 3600
     max_ttl_s: int = 24 * 3600
     key_file: str = ""  # Ed25519 signing key; empty: token-signing.key in the data directory
+
+# --- [audit] (issue #4): the audit log, detectors, alert sinks, user notices, metrics --------
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSettings:
+    """``[audit.detectors]``: thresholds of each detection."""
+
+    # brute force: failed logins from one source within the window
+    brute_force_failures: int = 20
+    brute_force_window_s: int = 600
+    # credential stuffing: distinct accounts failing from one source within the window
+    stuffing_accounts: int = 8
+    stuffing_window_s: int = 900
+    # failures then success on one account
+    compromise_failures: int = 8
+    compromise_window_s: int = 3600
+    force_password_change_on_compromise: bool = False
+    # new device / network: IPv4 /24, IPv6 /64 networks are remembered per user
+    new_network_alert: bool = True
+    # unusual hour: needs this many logins learned before it judges
+    unusual_hour_min_logins: int = 30
+    unusual_hour_margin_h: int = 2  # an hour within this distance of a learned hour is usual
+    utc_offset_h: int = 0  # the company's time zone, for hour-of-day learning
+    # exfiltration: absolute caps and baseline x factor
+    session_bytes_cap: int = 2_000_000_000
+    session_messages_cap: int = 20_000
+    hourly_bytes_cap: int = 4_000_000_000
+    hourly_messages_cap: int = 40_000
+    baseline_factor: int = 10
+    baseline_floor_bytes: int = 300_000_000  # below this, baseline x factor never fires
+    baseline_floor_messages: int = 3_000
+    exfiltration_action: str = "none"  # "none", "throttle_session", "end_session"
+    throttle_bytes_per_s: int = 256 * 1024  # FETCH bandwidth of a throttled session
+    # mass deletion: more than N messages expunged or flagged \Deleted within M minutes
+    mass_deletion_messages: int = 500
+    mass_deletion_window_s: int = 600
+    # GeoIP (only with audit.geoip_db): speed above which two logins are impossible travel
+    impossible_travel_kmh: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """``[audit.webhook]``."""
+
+    url: str = ""  # empty: no webhook
+    secret_file: str = ""  # HMAC-SHA256 key, outside the data directory
+    max_attempts: int = 8
+    backoff_initial_s: float = 2.0
+    backoff_max_s: float = 600.0
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogSettings:
+    """``[audit.syslog]``."""
+
+    address: str = ""  # "udp:HOST:PORT", "tcp:HOST:PORT", "unix:/dev/log"; empty: off
+    app_name: str = "mailfort"
+    facility: int = 10  # authpriv
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """``[audit.notify]``: what a user is told by a message in their own INBOX."""
+
+    new_device: bool = True
+    lockout: bool = True
+    app_password_change: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """``[audit]``. Relative paths resolve against the config file's folder, except
+    ``db_file`` (relative to the data directory)."""
+
+    is_enabled: bool = True
+    db_file: str = "audit.db"  # relative to the data directory
+    # Ed25519 signing key; MUST be outside the data directory (created on first serve).
+    signing_key_file: str = "audit-signing.key"
+    checkpoint_every: int = 256  # records between signed checkpoints
+    checkpoint_interval_s: int = 60  # and at most this long between checkpoints
+    retention_days: int = 365
+    queue_size: int = 10_000  # events buffered per subscriber before drops are counted
+    record_subjects: bool = False  # subjects never appear in events unless an admin sets this
+    security_mailbox_user: str = ""  # e.g. "security@example.com"; empty: no mailbox sink
+    security_mailbox: str = "INBOX"
+    dedup_window_s: int = 900  # the same alert (kind, user, sources) at most once per window
+    alerts_per_minute: int = 30  # across all kinds, per sink
+    metrics_listen: str = "127.0.0.1:9188"  # loopback only; empty: off
+    geoip_db: str = ""  # a MaxMind .mmdb; empty: country checks off (and said so)
+    sensitive_label: str = "sensitive"
+    state_save_interval_s: int = 300  # detector state and honeytokens written/reloaded
+    detectors: DetectorSettings = field(default_factory=DetectorSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    syslog: SyslogSettings = field(default_factory=SyslogSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +256,7 @@ class Settings:
     guard: GuardSettings = field(default_factory=GuardSettings)
     mfa: MfaSettings = field(default_factory=MfaSettings)
     tokens: TokenSettings = field(default_factory=TokenSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     base_dir: Path = field(default_factory=Path.cwd)  # the config file's folder
 
     def path(self, value: str) -> Path:

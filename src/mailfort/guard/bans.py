@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from mailfort.guard.ippolicy import IpAddress, IpPolicy, network_of, parse_source
-from mailfort.store.security import Ban, BanKind
+from mailfort.store.security import Ban, BanKind, SourceCounters
 
 __all__ = ["BanSettings", "BanOutcome", "BanList"]
 
@@ -206,3 +206,40 @@ class BanList:
             if ban is not None:
                 outcomes.append(BanOutcome(ban, is_stuffing, distinct))
         return outcomes
+
+    # -- persistence (guard state survives a restart) -----------------------------------
+    def snapshot(self, key: str, now: float) -> SourceCounters | None:
+        """What to keep of source ``key``; None when nothing is worth keeping."""
+        src = self._sources.get(key)
+        if src is not None:
+            self._prune(src, now)
+        bans, last = self._history.get(key, (0, 0.0))
+        failures = tuple(src.failures) if src is not None else ()
+        accounts = tuple(src.accounts.items()) if src is not None else ()
+        if not (failures or accounts or bans):
+            return None
+        return SourceCounters(key, failures, accounts, bans, last)
+
+    def restore(self, records: list[SourceCounters]) -> None:
+        for rec in records:
+            if rec.failures or rec.accounts:
+                src = self._source(rec.source)
+                src.failures = deque(sorted(rec.failures), maxlen=src.failures.maxlen)
+                src.accounts = OrderedDict(sorted(rec.accounts, key=lambda a: a[1]))
+            if rec.bans_so_far:
+                count, last = self._history.get(rec.source, (0, 0.0))
+                self._history[rec.source] = (max(count, rec.bans_so_far),
+                                             max(last, rec.last_ban_at))
+
+    def replace(self, ban: Ban) -> bool:
+        """Adopt a ban read from storage (made by the CLI); False if already held as is or
+        the allowlist covers it."""
+        current = self._bans.get(ban.source)
+        if current == ban or (current is not None and current.since > ban.since):
+            return False  # the same, or this process banned it again since
+        if self._policy.covers_exempt(parse_source(ban.source)):
+            return False
+        self._bans[ban.source] = ban
+        count, last = self._history.get(ban.source, (0, 0.0))
+        self._history[ban.source] = (max(count, ban.repeats + 1), max(last, ban.since))
+        return True

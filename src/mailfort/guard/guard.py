@@ -13,6 +13,12 @@ the result. Every door (IMAP now, LMTP and the console later) goes through one `
 ``check_connect``/``check_login`` are synchronous and cheap (dictionary look-ups); ``record``
 persists new bans and known networks through ``store.security.GuardState``. Every decision
 emits a typed event on the ``EventSink``.
+
+Guard state survives a restart and is shared with the CLI: failure counters, lockouts and the
+recent-failed-password fingerprints are written in batches by ``flush`` (the server calls
+``sync`` every ``[guard] state_sync_interval_s`` and on SIGHUP: never one write per failed
+login), and ``load`` restores them. ``sync`` also adopts bans made by ``mailfort guard ban``
+and drops bans and lockouts lifted by ``mailfort guard unban`` (recorded as pardons).
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ from mailfort.guard.ratelimit import (
     ConnectionTicket,
     DelaySchedule,
 )
-from mailfort.store.security import Ban, GuardState
+from mailfort.store.security import Ban, GuardState, Pardon
 
 __all__ = ["GuardSettings", "ConnectDecision", "LoginDecision", "LoginAttempt", "Guard",
            "REFUSAL_TEXT"]
@@ -134,6 +140,12 @@ class Guard:
         self._lockout = SmartLockout(settings.lockout)
         self._limits = ConnectionLimiter(settings.limits)
         self._key = fingerprint_key or secrets.token_bytes(32)
+        # Batched persistence: names changed since the last flush, and names to delete.
+        self._dirty_accounts: set[str] = set()
+        self._dirty_sources: set[str] = set()
+        self._gone_accounts: set[str] = set()
+        self._gone_sources: set[str] = set()
+        self._pardon_seq = 0
 
     @property
     def policy(self) -> IpPolicy:
@@ -147,6 +159,24 @@ class Guard:
             await self._state.delete_ban(ban.source)
             self._sink.emit(SourceUnbanned(now, ban.source, "allowlist"))
         self._lockout.load_known(await self._state.known_sources())
+        accounts, sources = await self._state.counters()
+        self._lockout.restore(accounts)
+        self._bans.restore(sources)
+        pardons = await self._state.pardons_after(0)
+        newest = {a.user: max((f.at for f in a.failures), default=0.0) for a in accounts}
+        newest.update({s.source: max(s.failures, default=0.0) for s in sources})
+        for pardon in pardons:
+            # A pardon the server never applied (it stopped first) still holds, unless
+            # there were failures after it.
+            if newest.get(pardon.subject, 0.0) <= pardon.at:
+                await self._pardon(pardon, is_loading=True)
+        self._pardon_seq = max((p.seq for p in pardons), default=0)
+        for acct in accounts:  # nothing left to keep after the windows passed: delete
+            if self._lockout.snapshot(acct.user, now) is None:
+                self._gone_accounts.add(acct.user)
+        for src in sources:
+            if self._bans.snapshot(src.source, now) is None:
+                self._gone_sources.add(src.source)
 
     # -- connections ---------------------------------------------------------------------
     def check_connect(self, peer: str) -> ConnectDecision:
@@ -218,6 +248,13 @@ class Guard:
         msg = user.casefold().encode() + b"\0" + password.reveal().encode("utf-8", "replace")
         return hmac.new(self._key, msg, hashlib.sha256).digest()[:16]
 
+    async def record_login(self, user: str, peer: str, *, is_success: bool,
+                           failure: LoginFailureReason | None = None,
+                           password: Secret[str] | None = None,
+                           method: str = "password") -> None:
+        """``record`` in the shape of ``auth.login.LoginGuard`` (auth does not import guard)."""
+        await self.record(LoginAttempt(user, peer, is_success, failure, password, method))
+
     async def record(self, attempt: LoginAttempt) -> None:
         now = self._clock.now()
         try:
@@ -229,6 +266,8 @@ class Guard:
             known = self._lockout.record_success(attempt.user, addr, now)
             self._sink.emit(LoginSucceeded(now, attempt.user, attempt.peer, attempt.method,
                                            is_known))
+            if self._lockout.tracks(attempt.user):
+                self._dirty_accounts.add(attempt.user.casefold())
             await self._state.put_known_source(known)
             return
         reason = attempt.failure or LoginFailureReason.BAD_PASSWORD
@@ -237,6 +276,8 @@ class Guard:
             return
         outcome = self._lockout.record_failure(
             attempt.user, addr, self._fingerprint(attempt.user, attempt.password), now)
+        self._dirty_accounts.add(attempt.user.casefold())
+        self._dirty_sources.update((str(addr), str(network_of(addr))))
         self._sink.emit(LoginFailed(now, attempt.user, attempt.peer, reason,
                                     outcome.is_counted))
         if outcome.locked_until is not None:
@@ -266,17 +307,109 @@ class Guard:
         return ban
 
     async def unban(self, source: str) -> bool:
+        """Lift the ban of ``source`` and forget its history, here and (through a pardon in
+        the store) in a running server at its next ``sync``."""
         key = str(parse_source(source))
         ban = self._bans.unban(key)
         self._bans.forget(key)
         deleted = await self._state.delete_ban(key)
+        self._dirty_sources.discard(key)
+        await self._state.save_counters([], [], forget_sources=[key])
         if ban is not None or deleted:
+            await self._state.add_pardon(key, self._clock.now())
             self._sink.emit(SourceUnbanned(self._clock.now(), key, "admin"))
             return True
         return False
 
     def unlock(self, user: str) -> bool:
+        """Forget ``user``'s failures and lockout in this process only (see ``lift``)."""
         return self._lockout.unlock(user)
+
+    async def lift(self, user: str) -> bool:
+        """Clear ``user``'s failures and lockout here, in the store, and (through a pardon)
+        in a running server at its next ``sync``. True if a lockout or failures were held."""
+        name = user.casefold()
+        now = self._clock.now()
+        until, failures, _, _ = self._lockout.account_summary(name, now)
+        self._lockout.unlock(name)
+        self._dirty_accounts.discard(name)
+        await self._state.save_counters([], [], forget_accounts=[name])
+        await self._state.add_pardon(name, now)
+        return until is not None or failures > 0
+
+    # -- persistence -----------------------------------------------------------------------
+    async def _pardon(self, pardon: Pardon, *, is_loading: bool = False) -> None:
+        try:
+            key: str | None = str(parse_source(pardon.subject))
+        except InvalidSource:
+            key = None
+        if key is not None:
+            ban = self._bans.unban(key)
+            self._bans.forget(key)
+            self._dirty_sources.discard(key)
+            self._gone_sources.add(key)
+            if ban is not None:
+                if is_loading:
+                    await self._state.delete_ban(key)
+                self._sink.emit(SourceUnbanned(self._clock.now(), key, "admin"))
+            return
+        name = pardon.subject.casefold()
+        self._lockout.unlock(name)
+        self._dirty_accounts.discard(name)
+        self._gone_accounts.add(name)
+
+    async def flush(self) -> int:
+        """Write the counters changed since the last flush, in one transaction; returns how
+        many records were written or deleted."""
+        if not (self._dirty_accounts or self._dirty_sources or self._gone_accounts
+                or self._gone_sources):
+            return 0
+        now = self._clock.now()
+        dirty_accounts, self._dirty_accounts = self._dirty_accounts, set()
+        dirty_sources, self._dirty_sources = self._dirty_sources, set()
+        gone_accounts, self._gone_accounts = self._gone_accounts, set()
+        gone_sources, self._gone_sources = self._gone_sources, set()
+        accounts = []
+        for name in sorted(dirty_accounts):
+            snap = self._lockout.snapshot(name, now)
+            if snap is None:
+                gone_accounts.add(name)
+            else:
+                accounts.append(snap)
+                gone_accounts.discard(name)
+        sources = []
+        for key in sorted(dirty_sources):
+            src = self._bans.snapshot(key, now)
+            if src is None:
+                gone_sources.add(key)
+            else:
+                sources.append(src)
+                gone_sources.discard(key)
+        try:
+            await self._state.save_counters(accounts, sources,
+                                            forget_accounts=sorted(gone_accounts),
+                                            forget_sources=sorted(gone_sources))
+        except BaseException:  # keep them for the next flush
+            self._dirty_accounts |= dirty_accounts
+            self._dirty_sources |= dirty_sources
+            self._gone_accounts |= gone_accounts
+            self._gone_sources |= gone_sources
+            raise
+        return len(accounts) + len(sources) + len(gone_accounts) + len(gone_sources)
+
+    async def sync(self) -> None:
+        """The server's periodic (and SIGHUP) turn: apply pardons and bans made by the CLI,
+        drop bans whose time is up, and write the changed counters."""
+        for pardon in await self._state.pardons_after(self._pardon_seq):
+            await self._pardon(pardon)
+            self._pardon_seq = max(self._pardon_seq, pardon.seq)
+        now = self._clock.now()
+        for ban in await self._state.bans():
+            if (ban.until is None or now < ban.until) and self._bans.replace(ban):
+                self._sink.emit(SourceBanned(now, ban.source, ban.reason, ban.until,
+                                             ban.repeats))
+        await self.expire()
+        await self.flush()
 
     async def expire(self) -> int:
         """Drop bans whose time is up (call now and then); returns how many."""
@@ -328,9 +461,11 @@ class Guard:
         lines: list[str] = []
         until, failures, distinct, under_attack = self._lockout.account_summary(user, now)
         if until is not None:
-            lines.append(f"{user} is locked for unknown addresses until {_when(until)} after "
-                         "repeated failed logins; addresses the user logged in from before "
-                         f"still work. Lift it with `mailfort guard unban {user}`.")
+            since = self._lockout.locked_since(user)
+            began = f" since {_when(since)}" if since is not None else ""
+            lines.append(f"{user} is locked for unknown addresses{began} until {_when(until)} "
+                         "after repeated failed logins; addresses the user logged in from "
+                         f"before still work. Lift it with `mailfort guard unban {user}`.")
         if failures:
             lines.append(f"{user} has {failures} counted failed logins in the last "
                          f"{round(self._settings.lockout.window_s / 60)} minutes from "

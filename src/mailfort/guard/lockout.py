@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from mailfort.guard.ippolicy import IpAddress, network_of
-from mailfort.store.security import KnownSource
+from mailfort.store.security import AccountCounters, FailureMark, KnownSource, StalePassword
 
 __all__ = ["LockoutSettings", "FailureOutcome", "LockState", "SmartLockout"]
 
@@ -229,5 +229,51 @@ class SmartLockout:
         until = acct.locked_until if now < acct.locked_until else None
         return until, len(acct.failures), distinct, distinct >= self._s.attack_sources
 
+    def locked_since(self, user: str) -> float | None:
+        """When the account's latest lockout began (None if it never was)."""
+        acct = self._accounts.get(user.casefold())
+        return acct.last_lock_at if acct is not None and acct.locks else None
+
+    def tracks(self, user: str) -> bool:
+        """True when failures (or a lockout) of ``user`` are held."""
+        return user.casefold() in self._accounts
+
     def unlock(self, user: str) -> bool:
         return self._accounts.pop(user.casefold(), None) is not None
+
+    # -- persistence (guard state survives a restart) -----------------------------------
+    def snapshot(self, user: str, now: float) -> AccountCounters | None:
+        """What to keep of ``user`` (case-folded); None when nothing is worth keeping."""
+        name = user.casefold()
+        acct = self._accounts.get(name)
+        if acct is None:
+            return None
+        self._prune(acct, now)
+        locks = tuple((net, until) for net, until in acct.source_locked_until.items()
+                      if until > now)
+        stale = tuple(StalePassword(net, fp.hex(), at) for net, memo in acct.stale.items()
+                      for fp, at in memo.items())
+        if not (acct.failures or stale or locks or acct.locks or acct.locked_until > now):
+            return None
+        return AccountCounters(name, tuple(FailureMark(f.at, f.network, f.is_known)
+                                           for f in acct.failures),
+                               stale, acct.locked_until, locks, acct.locks, acct.last_lock_at,
+                               acct.was_under_attack)
+
+    def restore(self, records: list[AccountCounters]) -> None:
+        for rec in records:
+            acct = self._account(rec.user.casefold())
+            acct.failures = deque((_Failure(f.at, f.network, f.is_known) for f in rec.failures),
+                                  maxlen=acct.failures.maxlen)
+            acct.stale = {}
+            for p in sorted(rec.stale, key=lambda p: p.at):
+                try:
+                    fp = bytes.fromhex(p.fingerprint)
+                except ValueError:
+                    continue
+                acct.stale.setdefault(p.network, OrderedDict())[fp] = p.at
+            acct.locked_until = rec.locked_until
+            acct.source_locked_until = dict(rec.network_locks)
+            acct.locks = rec.locks
+            acct.last_lock_at = rec.last_lock_at
+            acct.was_under_attack = rec.was_under_attack

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from mailfort.core.secret import Secret
+from mailfort.imap.acl_commands import (DeleteAcl, GetAcl, GetQuota, GetQuotaRoot, ListRights,
+                                        MyRights, SetAcl, SetQuota)
 from mailfort.mail.search import SearchKey
 from mailfort.mail.uidset import SequenceSet
 
@@ -23,6 +25,8 @@ __all__ = [
     "Unselect", "Expunge", "Search", "SearchReturn", "Fetch", "FetchAtt", "FetchItem",
     "Section", "SectionText", "BodySection", "BinarySection", "BinarySize", "Store",
     "StoreMode", "Copy", "Move", "Command", "StatusItem",
+    "GetAcl", "SetAcl", "DeleteAcl", "ListRights", "MyRights", "GetQuota", "GetQuotaRoot",
+    "SetQuota",
 ]
 
 
@@ -352,4 +356,5 @@ Command = (
     Capability | Noop | Logout | Id | StartTLS | Login | Authenticate | Enable | Select
     | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Namespace | Status
     | Append | Idle | Check | Close | Unselect | Expunge | Search | Fetch | Store | Copy | Move
+    | GetAcl | SetAcl | DeleteAcl | ListRights | MyRights | GetQuota | GetQuotaRoot | SetQuota
 )

@@ -38,6 +38,9 @@ VALID_STATES: Final[Mapping[type, frozenset[State]]] = MappingProxyType({
     c.Append: _AUTH, c.Idle: _AUTH,
     c.Check: _SEL, c.Close: _SEL, c.Unselect: _SEL, c.Expunge: _SEL, c.Search: _SEL,
     c.Fetch: _SEL, c.Store: _SEL, c.Copy: _SEL, c.Move: _SEL,
+    # RFC 4314 ACL and RFC 9208 QUOTA
+    c.GetAcl: _AUTH, c.SetAcl: _AUTH, c.DeleteAcl: _AUTH, c.ListRights: _AUTH,
+    c.MyRights: _AUTH, c.GetQuota: _AUTH, c.GetQuotaRoot: _AUTH, c.SetQuota: _AUTH,
 })
 """Command type -> the states in which it may be sent. Nothing is valid in LOGOUT."""
 

@@ -3,7 +3,9 @@ the sans-I/O core (``imap.connection.ImapConnection``) and the ``Session``.
 
 Input is buffered here (reading pauses above a high-water mark) and fed to the core only when
 the core has no event pending, so bytes a client pipelines after STARTTLS are still ours to
-throw away when the TLS handshake starts. Output is written straight to the transport; a
+throw away when the TLS handshake starts. Output is queued and handed to the transport in ONE
+write before the driver waits for input (so once per command, or per pipelined burst), at 64
+KiB, on ``drain`` and on close: over TLS each transport write is its own encryption call. A
 session awaits ``drain`` inside big FETCH loops so a slow reader only slows itself.
 
 Logging: one INFO summary line per connection; ``conn_id``, ``peer`` and ``user`` are put on
@@ -23,7 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, cast
 
+from mailfort.audit.events import ConnectionRefusalReason
 from mailfort.config.model import Settings
+from mailfort.guard.guard import Guard
+from mailfort.guard.ratelimit import ConnectionTicket
 from mailfort.imap import encoder
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.connection import (
@@ -35,8 +40,17 @@ from mailfort.imap.connection import (
     SaslResponse,
 )
 from mailfort.imap.limits import ProtocolLimits
-from mailfort.service.imap.session import Next, PasswordAuthenticator, Session
+from mailfort.server.listener import handshake_timeout_s
+from mailfort.service.imap.session import (
+    BearerAuthenticator,
+    Next,
+    PasswordAuthenticator,
+    Session,
+)
+from mailfort.service.imap.audit import AuditHooks
+from mailfort.store.acl import AclStore
 from mailfort.store.api import MailStore
+from mailfort.store.types import User
 
 __all__ = ["ImapServerContext", "ImapProtocol", "ConnectionContextFilter", "conn_id_var",
            "peer_var", "user_var"]
@@ -49,8 +63,8 @@ user_var: Final[contextvars.ContextVar[str]] = contextvars.ContextVar("user", de
 
 _HIGH_WATER: Final = 256 * 1024
 _IDLE_KEEPALIVE_S: Final = 120.0
-_TLS_HANDSHAKE_TIMEOUT_S: Final = 30.0
 _CLOSE_GRACE_S: Final = 2.0
+_FLUSH_BYTES: Final = 64 * 1024
 
 
 class ConnectionContextFilter(logging.Filter):
@@ -65,32 +79,44 @@ class ConnectionContextFilter(logging.Filter):
 
 
 class ConnectionGate:
-    """Counts connections, in total and per IP; refuses above the limits."""
+    """Counts this server's connections in total (``server.max_connections``, a resource
+    bound); refuses above it. Per-address limits are the guard's (``[guard]``)."""
 
-    def __init__(self, max_total: int, max_per_ip: int) -> None:
+    def __init__(self, max_total: int) -> None:
         self._max_total = max_total
-        self._max_per_ip = max_per_ip
         self._total = 0
-        self._per_ip: dict[str, int] = {}
 
     @property
     def active(self) -> int:
         return self._total
 
-    def admit(self, ip: str) -> bool:
-        if self._total >= self._max_total or self._per_ip.get(ip, 0) >= self._max_per_ip:
+    def admit(self) -> bool:
+        if self._total >= self._max_total:
             return False
         self._total += 1
-        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         return True
 
-    def release(self, ip: str) -> None:
+    def release(self) -> None:
         self._total -= 1
-        left = self._per_ip.get(ip, 1) - 1
-        if left <= 0:
-            self._per_ip.pop(ip, None)
-        else:
-            self._per_ip[ip] = left
+
+
+# At accept: a refused source hears why before the connection closes (no greeting).
+_BYE_CODE: Final = {
+    ConnectionRefusalReason.LIMIT_TOTAL_PER_ADDRESS: ResponseCode.LIMIT,
+    ConnectionRefusalReason.LIMIT_PRE_AUTH_PER_ADDRESS: ResponseCode.LIMIT,
+    ConnectionRefusalReason.LIMIT_PER_USER_AND_ADDRESS: ResponseCode.LIMIT,
+}
+
+
+class _TicketGate:
+    """``LoginGate`` for one connection: counts it against the user at the guard."""
+
+    def __init__(self, guard: Guard, ticket: ConnectionTicket) -> None:
+        self._guard = guard
+        self._ticket = ticket
+
+    def admit(self, user: User) -> bool:
+        return self._guard.authenticated(self._ticket, user.name).is_allowed
 
 
 @dataclass(slots=True)
@@ -104,6 +130,13 @@ class ImapServerContext:
     gate: ConnectionGate
     tasks: set[asyncio.Task[None]]
     limits: ProtocolLimits
+    # Account security (issue #3): None keeps the old behaviour (no guard, PLAIN/LOGIN only).
+    guard: Guard | None = None
+    bearer: BearerAuthenticator | None = None
+    # The audit layer (issue #4): None emits nothing and counts nothing.
+    audit: AuditHooks | None = None
+    # Least privilege (issue #6): None keeps the personal namespace only, owner has all rights.
+    acl: AclStore | None = None
 
 
 class _Closed(Exception):
@@ -130,6 +163,8 @@ class ImapProtocol(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._abortive = False
         self._abort_handle: asyncio.Handle | None = None
+        self._out: list[bytes] = []  # responses not yet handed to the transport
+        self._out_bytes = 0
         self._pre_auth_deadline = time.monotonic() + ctx.settings.server.pre_auth_timeout_s
 
     # ---- asyncio.Protocol ----------------------------------------------------------------
@@ -184,11 +219,27 @@ class ImapProtocol(asyncio.Protocol):
 
     # ---- ResponseSink --------------------------------------------------------------------
     def write(self, data: bytes) -> None:
+        """Queue ``data``; it reaches the transport in one write per command (``_flush``),
+        or as soon as ~64 KiB are pending: one TLS record run instead of one per line."""
         if data and self._transport is not None and not self._lost:
             self._bytes_out += len(data)
+            self._out.append(data)
+            self._out_bytes += len(data)
+            if self._out_bytes >= _FLUSH_BYTES:
+                self._flush()
+
+    def _flush(self) -> None:
+        """Hand every queued response to the transport in one ``write``."""
+        if not self._out:
+            return
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        self._out_bytes = 0
+        if self._transport is not None and not self._lost:
             self._transport.write(data)
 
     async def drain(self) -> None:
+        self._flush()
         if self._lost:
             raise _Closed
         if not self._write_paused:
@@ -210,16 +261,35 @@ class ImapProtocol(asyncio.Protocol):
         peer_var.set(self._peer)
         started = time.monotonic()
         gate = self._ctx.gate
-        if not gate.admit(self._ip):
+        if not gate.admit():
             log.warning("connection refused: too many connections")
-            self.write(encoder.bye("Too many connections"))
+            self.write(encoder.bye("Too many connections", ResponseCode.LIMIT))
             self._close()
             return
+        guard = self._ctx.guard
+        ticket: ConnectionTicket | None = None
+        if guard is not None:
+            decision = guard.check_connect(self._ip)
+            if not decision.is_allowed:
+                gate.release()
+                log.warning("connection refused by the guard: %s",
+                            decision.reason.value if decision.reason else "-")
+                code = _BYE_CODE.get(decision.reason) if decision.reason else None
+                self.write(encoder.bye(decision.message, code or ResponseCode.UNAVAILABLE))
+                self._close()
+                return
+            ticket = decision.ticket
         session: Session | None = None
         try:
             session = Session(store=self._ctx.store, authenticator=self._ctx.authenticator,
                               settings=self._ctx.settings, sink=self, peer=self._ip,
-                              is_tls=self._is_tls, is_loopback=_is_loopback(self._ip))
+                              is_tls=self._is_tls, is_loopback=_is_loopback(self._ip),
+                              bearer=self._ctx.bearer,
+                              login_gate=(_TicketGate(guard, ticket)
+                                          if guard is not None and ticket is not None
+                                          else None),
+                              audit=self._ctx.audit, acl=self._ctx.acl)
+            self._audit_opened(session)
             await self._serve(session)
         except _Closed:
             pass
@@ -232,15 +302,44 @@ class ImapProtocol(asyncio.Protocol):
         finally:
             if session is not None:
                 session.close()
-            gate.release(self._ip)
+                self._audit_closed(session, time.monotonic() - started)
+            gate.release()
+            if guard is not None and ticket is not None:
+                guard.release(ticket)
             self._close()
             log.info("connection closed: %.3fs, %d bytes in, %d bytes out, %d commands",
                      time.monotonic() - started, self._bytes_in, self._bytes_out,
                      session.commands if session is not None else 0)
 
+    # ---- the audit layer ----------------------------------------------------------------
+    def _audit_opened(self, session: Session) -> None:
+        hooks = self._ctx.audit
+        if hooks is None:
+            return
+        if hooks.metrics is not None:
+            hooks.metrics.connection_opened("imap")
+        session.audit.control.on_end = self._end_by_alert
+
+    def _audit_closed(self, session: Session, duration_s: float) -> None:
+        hooks = self._ctx.audit
+        if hooks is None:
+            return
+        if hooks.metrics is not None:
+            hooks.metrics.connection_closed("imap")
+        session.audit.control.on_end = None
+        session.audit.ended(session.user.name if session.user is not None else None,
+                            duration_s, self._bytes_in, self._bytes_out)
+
+    def _end_by_alert(self) -> None:
+        """An alert asked to end this session (``end_session``): BYE and close now."""
+        self.write(encoder.bye("Session ended by security policy"))
+        self._abortive = True
+        self._close()  # connection_lost follows at once; the session's next wait sees it
+
     def _close(self) -> None:
         """Close after flushing; a peer that does not finish the (TLS) close promptly, or
         keeps sending, is cut off after a short grace."""
+        self._flush()
         transport = self._transport
         if transport is not None and not transport.is_closing():
             transport.close()
@@ -265,6 +364,7 @@ class ImapProtocol(asyncio.Protocol):
 
     async def _receive(self, conn: ImapConnection, timeout_s: float) -> None:
         """Wait for input and feed it to the core. Raises _Closed at EOF."""
+        self._flush()
         if not self._inbox:
             if self._eof:
                 raise _Closed
@@ -334,13 +434,15 @@ class ImapProtocol(asyncio.Protocol):
         self._discarding = True
         self._inbox.clear()
         conn.tls_started()
+        self._flush()
         transport = self._transport
         assert transport is not None
         loop = asyncio.get_running_loop()
         try:
             new_transport = await loop.start_tls(
                 transport, self, self._ctx.ssl_context(), server_side=True,
-                ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT_S)
+                ssl_handshake_timeout=handshake_timeout_s(
+                    self._ctx.settings.server.pre_auth_timeout_s))
         except (OSError, ssl.SSLError, ConnectionError, TimeoutError) as exc:
             log.info("STARTTLS handshake failed: %s", type(exc).__name__)
             raise _Closed from None
@@ -370,6 +472,7 @@ class ImapProtocol(asyncio.Protocol):
             if remaining <= 0:
                 self.write(encoder.bye("IDLE timed out"))
                 return False
+            self._flush()
             if not self._inbox:
                 if self._eof:
                     return False

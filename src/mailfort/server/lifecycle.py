@@ -15,7 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Final
 
+from mailfort.auth.login import LoginService
 from mailfort.config.model import Settings
+from mailfort.guard.guard import Guard
 from mailfort.imap.limits import ProtocolLimits
 from mailfort.server.imap import (
     ConnectionContextFilter,
@@ -23,9 +25,12 @@ from mailfort.server.imap import (
     ImapProtocol,
     ImapServerContext,
 )
-from mailfort.server.listener import Endpoint, bound_addresses, open_listener, parse_listen
+from mailfort.server.listener import (Endpoint, bound_addresses, handshake_timeout_s,
+                                      open_listener, parse_listen)
 from mailfort.server.tls import TlsContext, ensure_tls_material
+from mailfort.service.imap.audit import AuditHooks
 from mailfort.service.imap.session import PasswordAuthenticator
+from mailfort.store.acl import AclStore
 from mailfort.store.api import MailStore
 
 __all__ = ["serve", "DRAIN_TIMEOUT_S"]
@@ -33,12 +38,16 @@ __all__ = ["serve", "DRAIN_TIMEOUT_S"]
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S: Final = 5.0
+GUARD_EXPIRE_INTERVAL_S: Final = 60.0  # how often bans whose time is up are dropped
 
 
 async def serve(settings: Settings, store: MailStore, authenticator: PasswordAuthenticator,
                 tls: TlsContext | None = None, *,
                 ready: Callable[[list[tuple[str, int, str]]], None] | None = None,
-                stop: asyncio.Event | None = None) -> None:
+                stop: asyncio.Event | None = None, guard: Guard | None = None,
+                login_service: LoginService | None = None, audit: AuditHooks | None = None,
+                on_reload: Callable[[], None] | None = None,
+                acl: AclStore | None = None) -> None:
     """Serve IMAP until cancelled, until ``stop`` is set, or until SIGTERM/SIGINT.
 
     ``settings.server.imap_listen`` (plain, STARTTLS required before login) and
@@ -51,6 +60,18 @@ async def serve(settings: Settings, store: MailStore, authenticator: PasswordAut
     On the way out the listeners close first, then every session is cancelled (each says
     ``* BYE [UNAVAILABLE]``) and awaited for at most DRAIN_TIMEOUT_S. The store and the
     authenticator are the caller's to close.
+
+    Account security (issue #3): with ``guard`` every connection passes
+    ``guard.check_connect`` before the greeting (refused: ``* BYE [UNAVAILABLE]`` or
+    ``* BYE [LIMIT]``), counts against the user after login and is released at close; bans
+    whose time is up are dropped, the guard's counters written and the CLI's bans, unbans
+    and unlocks read every ``[guard] state_sync_interval_s`` and on SIGHUP (``Guard.sync``).
+    With ``login_service`` LOGIN and AUTHENTICATE (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2) go
+    through it instead of ``authenticator``. Both come from ``cli.bootstrap.build_security``.
+
+    The audit layer (issue #4): with ``audit`` (``cli.bootstrap``'s hooks over the running
+    audit bus) sessions emit their events, count metrics and obey alert actions; None emits
+    nothing. ``on_reload`` is called after each SIGHUP reload (the CLI audits it).
     """
     _install_log_context()
     if tls is None:
@@ -58,11 +79,12 @@ async def serve(settings: Settings, store: MailStore, authenticator: PasswordAut
         tls = TlsContext(material, settings.tls.min_version)
     holder = tls
     ctx = ImapServerContext(
-        settings=settings, store=store, authenticator=authenticator,
+        settings=settings, store=store,
+        authenticator=login_service if login_service is not None else authenticator,
         ssl_context=lambda: holder.context,
-        gate=ConnectionGate(settings.server.max_connections,
-                            settings.server.max_connections_per_ip),
-        tasks=set(), limits=_protocol_limits(settings))
+        gate=ConnectionGate(settings.server.max_connections),
+        tasks=set(), limits=_protocol_limits(settings), guard=guard, bearer=login_service,
+        audit=audit, acl=acl)
     endpoints = [e for e in (
         parse_listen(settings.server.imap_listen, "server.imap_listen", "imap"),
         parse_listen(settings.server.imaps_listen, "server.imaps_listen", "imaps"),
@@ -72,15 +94,21 @@ async def serve(settings: Settings, store: MailStore, authenticator: PasswordAut
     stop_event = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
+    expiring = (loop.create_task(_sync_guard(guard, settings.guard.state_sync_interval_s),
+                                 name="guard-sync")
+                if guard is not None else None)
+    hup_syncs: set[asyncio.Task[None]] = set()
     try:
         for ep in endpoints:
-            server = await open_listener(ep, _factory(ctx, ep), holder.context
-                                         if ep.kind == "imaps" else None)
+            server = await open_listener(
+                ep, _factory(ctx, ep), holder.context if ep.kind == "imaps" else None,
+                handshake_timeout_s(settings.server.pre_auth_timeout_s))
             servers.append(server)
             addresses += bound_addresses(server, ep.kind)
         if threading.current_thread() is threading.main_thread():
             for sig, fn in ((signal.SIGTERM, stop_event.set), (signal.SIGINT, stop_event.set),
-                            (signal.SIGHUP, lambda: _reload(holder))):
+                            (signal.SIGHUP, lambda: _on_hup(holder, on_reload, guard,
+                                                            hup_syncs))):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(sig, fn)
                     installed.append(sig)
@@ -90,6 +118,12 @@ async def serve(settings: Settings, store: MailStore, authenticator: PasswordAut
             ready(addresses)
         await stop_event.wait()
     finally:
+        if expiring is not None:
+            expiring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await expiring
+        for hup in list(hup_syncs):
+            hup.cancel()
         for sig in installed:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
@@ -106,18 +140,74 @@ async def serve(settings: Settings, store: MailStore, authenticator: PasswordAut
         log.info("server stopped")
 
 
+async def _expire_bans(guard: Guard) -> None:
+    """Drop bans whose time is up, now and then, for as long as the server runs (a failure
+    is logged and retried at the next turn: the guard's in-memory view still lapses bans)."""
+    while True:
+        await asyncio.sleep(GUARD_EXPIRE_INTERVAL_S)
+        try:
+            await guard.expire()
+        except Exception:
+            log.exception("dropping expired bans failed")
+
+
+async def _sync_guard(guard: Guard, interval_s: float) -> None:
+    """Guard state shared with the CLI and kept across restarts: every ``interval_s`` write
+    the changed failure counters (one batched transaction) and re-read bans and the unbans
+    and unlocks made by ``mailfort guard``; drop bans whose time is up. A failure is logged
+    and retried at the next turn. On the way out (cancelled) a last flush is attempted."""
+    try:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await guard.sync()  # also drops expired bans (see _expire_bans)
+            except Exception:
+                log.exception("guard state sync failed")
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(guard.flush()), DRAIN_TIMEOUT_S)
+        raise
+
+
+def _on_hup(tls: TlsContext, on_reload: Callable[[], None] | None, guard: Guard | None,
+            tasks: set[asyncio.Task[None]]) -> None:
+    _sync_guard_now(guard, tasks)
+    _reload(tls, on_reload)
+
+
+def _sync_guard_now(guard: Guard | None, tasks: set[asyncio.Task[None]]) -> None:
+    """SIGHUP: re-read bans, unbans and unlocks now (and write the counters)."""
+    if guard is None:
+        return
+
+    async def once() -> None:
+        try:
+            await guard.sync()
+            log.info("guard state re-read")
+        except Exception:
+            log.exception("guard state sync failed")
+    task = asyncio.get_running_loop().create_task(once(), name="guard-sync-hup")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
 def _factory(ctx: ImapServerContext, ep: Endpoint) -> Callable[[], asyncio.Protocol]:
     is_tls = ep.kind == "imaps"
     return lambda: ImapProtocol(ctx, is_implicit_tls=is_tls)
 
 
-def _reload(tls: TlsContext) -> None:
+def _reload(tls: TlsContext, on_reload: Callable[[], None] | None = None) -> None:
     try:
         material = tls.reload()
     except Exception:
         log.exception("TLS certificate reload failed; keeping the old certificate")
         return
     log.info("TLS certificate reloaded (SHA-256 %s)", material.fingerprint_sha256)
+    if on_reload is not None:
+        try:
+            on_reload()
+        except Exception:
+            log.exception("reload hook failed")
 
 
 def _install_log_context() -> None:

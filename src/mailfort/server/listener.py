@@ -36,13 +36,20 @@ def parse_listen(value: str, key: str, kind: str) -> Endpoint | None:
     return Endpoint(host, int(port), kind)
 
 
+def handshake_timeout_s(pre_auth_timeout_s: float) -> float:
+    """A TLS handshake is pre-authentication time: it never outlasts the pre-auth timeout, and
+    never 30 s (SECURITY.md row 6, CVE-2014-3430)."""
+    return min(_TLS_HANDSHAKE_TIMEOUT_S, pre_auth_timeout_s)
+
+
 async def open_listener(endpoint: Endpoint, factory: Callable[[], asyncio.Protocol],
-                        ssl_context: ssl.SSLContext | None) -> asyncio.Server:
+                        ssl_context: ssl.SSLContext | None,
+                        handshake_timeout: float = _TLS_HANDSHAKE_TIMEOUT_S) -> asyncio.Server:
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         factory, endpoint.host, endpoint.port, ssl=ssl_context, backlog=_BACKLOG,
         reuse_address=True,
-        ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT_S if ssl_context is not None else None)
+        ssl_handshake_timeout=handshake_timeout if ssl_context is not None else None)
 
 
 def bound_addresses(server: asyncio.Server, kind: str) -> list[tuple[str, int, str]]:

@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from mailfort.mail.message import ParsedMessage
+from mailfort.mail.search import SearchKey
 from mailfort.store.types import (AppendResult, BlobId, Change, FlagMode, FlagUpdate,
                                   MailboxId, MailboxInfo, MailboxStatus, MessageMeta,
-                                  SearchData, Snapshot, User, UserId)
+                                  SearchData, SearchHits, Snapshot, User, UserId)
 
 __all__ = ["Users", "Mailboxes", "Messages", "Notifier", "MailStore", "DEFAULT_MAILBOXES"]
 
@@ -90,6 +91,16 @@ class Messages(Protocol):
         ...
 
     async def search_data(self, mailbox_id: MailboxId, uids: Sequence[int]) -> list[SearchData]:
+        ...
+
+    async def search(self, mailbox_id: MailboxId, key: SearchKey) -> SearchHits:
+        """UIDs of the mailbox's messages that may satisfy ``key``, ascending, from an index
+        built at delivery. Keys on flags, sizes, INTERNALDATE/SENT* dates, UID sets and MODSEQ
+        are exact; string keys pick candidates (a trigram index on case-folded text: needles
+        under 3 characters match every message) and ``is_exact`` is then False, so the caller
+        confirms each candidate with ``mail.search.matches``. Session state (\\Recent,
+        sequence numbers, ``$``) is unknown here: pass it resolved to UID sets, or it is
+        treated as "may match". NoSuchMailbox."""
         ...
 
     async def read_blob(self, blob_id: BlobId) -> bytes: ...

@@ -11,6 +11,7 @@ codes; backends should keep it in a file the service alone can read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -18,7 +19,8 @@ from typing import Protocol
 from mailfort.store.types import UserId
 
 __all__ = ["MfaSecret", "AppPassword", "IssuedToken", "BanKind", "Ban", "KnownSource",
-           "PasswordState", "MfaSecrets", "RecoveryCodes", "AppPasswords", "Tokens",
+           "PasswordState", "FailureMark", "StalePassword", "AccountCounters", "SourceCounters",
+           "Pardon", "MfaSecrets", "RecoveryCodes", "AppPasswords", "Tokens",
            "GuardState", "PasswordStates", "SecurityStore"]
 
 
@@ -84,6 +86,61 @@ class KnownSource:
 
 
 @dataclass(frozen=True, slots=True)
+class FailureMark:
+    """One counted failed login of an account (smart lockout)."""
+
+    at: float
+    network: str  # the source's /24 or /64
+    is_known: bool  # the account had logged in from that network before
+
+
+@dataclass(frozen=True, slots=True)
+class StalePassword:
+    """A recently failed password of an account from a network, as a keyed fingerprint (hex
+    of an HMAC whose key is not in the database), so a retried stale password counts once."""
+
+    network: str
+    fingerprint: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCounters:
+    """What the guard knows of an account's failed logins: enough to carry its lockout and
+    the attacker's remaining budget across a restart."""
+
+    user: str  # login name, case-folded (the account may not exist)
+    failures: tuple[FailureMark, ...]
+    stale: tuple[StalePassword, ...]
+    locked_until: float  # unknown sources are refused until then (0: never locked)
+    network_locks: tuple[tuple[str, float], ...]  # a known network locked on its own: until
+    locks: int  # lockouts so far (each next one is longer and comes sooner)
+    last_lock_at: float
+    was_under_attack: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCounters:
+    """What the guard knows of a source's (address or network) failed logins."""
+
+    source: str  # "192.0.2.7" or "192.0.2.0/24"
+    failures: tuple[float, ...]  # times of counted failures
+    accounts: tuple[tuple[str, float], ...]  # distinct accounts tried: last time each
+    bans_so_far: int  # grows the next ban
+    last_ban_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pardon:
+    """An administrator lifted a ban or a lockout (``mailfort guard unban``): a running
+    server that still holds it in memory drops it when it reads this."""
+
+    seq: int  # increasing; a server remembers the last one it applied
+    subject: str  # a source ("192.0.2.7", "192.0.2.0/24") or a case-folded login name
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class PasswordState:
     user_id: UserId
     changed_at: float | None  # None: unknown (e.g. imported)
@@ -145,6 +202,25 @@ class GuardState(Protocol):
     async def delete_ban(self, source: str) -> bool: ...
     async def known_sources(self) -> list[KnownSource]: ...
     async def put_known_source(self, source: KnownSource) -> None: ...
+
+    # Failure counters and lockouts: written in batches (one transaction per call), so a
+    # restart does not reset an attacker's budget.
+    async def counters(self) -> tuple[list[AccountCounters], list[SourceCounters]]: ...
+    async def save_counters(self, accounts: Sequence[AccountCounters],
+                            sources: Sequence[SourceCounters], *,
+                            forget_accounts: Sequence[str] = (),
+                            forget_sources: Sequence[str] = ()) -> None:
+        """In one transaction: insert or replace these, delete the forgotten ones."""
+        ...
+
+    async def add_pardon(self, subject: str, at: float) -> int:
+        """Record that ``subject``'s ban or lockout was lifted; returns its ``seq``. Pardons
+        older than a day are dropped meanwhile."""
+        ...
+
+    async def pardons_after(self, seq: int) -> list[Pardon]:
+        """Pardons with a greater ``seq``, oldest first."""
+        ...
 
 
 class PasswordStates(Protocol):

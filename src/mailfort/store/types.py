@@ -8,7 +8,8 @@ from enum import Enum
 from typing import NewType
 
 __all__ = ["UserId", "MailboxId", "BlobId", "User", "MailboxInfo", "MailboxStatus",
-           "MessageMeta", "SearchData", "Snapshot", "ChangeKind", "Change", "AppendResult",
+           "MessageMeta", "SearchData", "SearchHits", "Snapshot", "ChangeKind", "Change",
+           "AppendResult",
            "FlagUpdate", "FlagMode"]
 
 UserId = NewType("UserId", int)
@@ -98,6 +99,15 @@ class SearchData:
     sent_date: dt.date | None
     header_index: tuple[tuple[str, str], ...]
     body_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHits:
+    """What ``Messages.search`` found: ascending UIDs that may match (``is_exact`` False: the
+    caller confirms each with ``mail.search.matches``) or that match exactly."""
+
+    uids: list[int]
+    is_exact: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import replace
 
 from mailfort.audit.events import SecurityEvent
 from mailfort.store.security import (
+    AccountCounters,
     AppPassword,
     Ban,
     IssuedToken,
     KnownSource,
     MfaSecret,
+    Pardon,
     PasswordState,
+    SourceCounters,
 )
 from mailfort.store.types import User, UserId
 
@@ -78,6 +82,10 @@ class MemorySecurity:
         self.bans: dict[str, Ban] = {}
         self.known: dict[tuple[str, str], KnownSource] = {}
         self.states: dict[UserId, PasswordState] = {}
+        self.account_rows: dict[str, AccountCounters] = {}
+        self.source_rows: dict[str, SourceCounters] = {}
+        self.pardons: list[Pardon] = []
+        self.saves = 0  # transactions of save_counters
 
 
 class MemoryMfaSecrets:
@@ -187,6 +195,28 @@ class MemoryGuardState:
 
     async def put_known_source(self, source: KnownSource) -> None:
         self.db.known[(source.user, source.network)] = source
+
+    async def counters(self) -> tuple[list[AccountCounters], list[SourceCounters]]:
+        return list(self.db.account_rows.values()), list(self.db.source_rows.values())
+
+    async def save_counters(self, accounts: Sequence[AccountCounters],
+                            sources: Sequence[SourceCounters], *,
+                            forget_accounts: Sequence[str] = (),
+                            forget_sources: Sequence[str] = ()) -> None:
+        self.db.saves += 1
+        for name in forget_accounts:
+            self.db.account_rows.pop(name, None)
+        for key in forget_sources:
+            self.db.source_rows.pop(key, None)
+        self.db.account_rows.update((a.user, a) for a in accounts)
+        self.db.source_rows.update((s.source, s) for s in sources)
+
+    async def add_pardon(self, subject: str, at: float) -> int:
+        self.db.pardons.append(Pardon(len(self.db.pardons) + 1, subject, at))
+        return len(self.db.pardons)
+
+    async def pardons_after(self, seq: int) -> list[Pardon]:
+        return [p for p in self.db.pardons if p.seq > seq]
 
 
 class MemoryPasswordStates:

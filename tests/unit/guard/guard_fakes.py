@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mailfort.audit.events import SecurityEvent
-from mailfort.store.security import Ban, KnownSource
+from mailfort.store.security import AccountCounters, Ban, KnownSource, Pardon, SourceCounters
 
 
 class FakeClock:
@@ -35,6 +37,10 @@ class MemoryGuardState:
     def __init__(self) -> None:
         self.ban_rows: dict[str, Ban] = {}
         self.known: dict[tuple[str, str], KnownSource] = {}
+        self.account_rows: dict[str, AccountCounters] = {}
+        self.source_rows: dict[str, SourceCounters] = {}
+        self.pardons: list[Pardon] = []
+        self.saves = 0  # transactions of save_counters
 
     async def bans(self) -> list[Ban]:
         return list(self.ban_rows.values())
@@ -50,3 +56,25 @@ class MemoryGuardState:
 
     async def put_known_source(self, source: KnownSource) -> None:
         self.known[(source.user, source.network)] = source
+
+    async def counters(self) -> tuple[list[AccountCounters], list[SourceCounters]]:
+        return list(self.account_rows.values()), list(self.source_rows.values())
+
+    async def save_counters(self, accounts: Sequence[AccountCounters],
+                            sources: Sequence[SourceCounters], *,
+                            forget_accounts: Sequence[str] = (),
+                            forget_sources: Sequence[str] = ()) -> None:
+        self.saves += 1
+        for name in forget_accounts:
+            self.account_rows.pop(name, None)
+        for key in forget_sources:
+            self.source_rows.pop(key, None)
+        self.account_rows.update((a.user, a) for a in accounts)
+        self.source_rows.update((s.source, s) for s in sources)
+
+    async def add_pardon(self, subject: str, at: float) -> int:
+        self.pardons.append(Pardon(len(self.pardons) + 1, subject, at))
+        return len(self.pardons)
+
+    async def pardons_after(self, seq: int) -> list[Pardon]:
+        return [p for p in self.pardons if p.seq > seq]

@@ -18,7 +18,7 @@ import pytest
 from mailfort.mail.message import ParsedMessage, Part
 from mailfort.store.sqlite import SqliteMailStore, open_sqlite_store
 from mailfort.store.sqlite.blobs import BlobStore, blob_id_of
-from mailfort.store.sqlite.store import DB_FILENAME
+from mailfort.store.sqlite.store import DB_FILENAME, INLINE_BLOB_MAX_BYTES
 from mailfort.store.types import BlobId, FlagMode, MailboxInfo
 
 HASH = "$argon2id$fake"  # noqa: S105 (not a credential)
@@ -91,6 +91,24 @@ def sample(subject: str) -> tuple[bytes, ParsedMessage]:
                               (("subject", subject),), "body")
 
 
+def big_sample(subject: str) -> tuple[bytes, ParsedMessage]:
+    """A message over the inline limit: stored as a blob file."""
+    body = "x" * (INLINE_BLOB_MAX_BYTES + 10)
+    raw = f"Subject: {subject}\r\n\r\n{body}\r\n".encode()
+    bs = raw.index(b"\r\n\r\n") + 4
+    return raw, ParsedMessage(len(raw), b"(NIL)", b"(B)", b"(BS)",
+                              Part(0, bs, len(raw), "text/plain", None, "7bit"), None,
+                              (("subject", subject),), body)
+
+
+def inline_rows(data_dir: Path) -> int:
+    conn = sqlite3.connect(data_dir / DB_FILENAME)
+    try:
+        return int(conn.execute("SELECT count(*) FROM inline_blobs").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def run_then_kill(code: str, data_dir: Path, arg: str) -> str:
     """Run ``code`` in a child, read its first line, SIGKILL it at once; return the line."""
     proc = subprocess.Popen([sys.executable, "-c", code, str(data_dir), arg],  # noqa: S603
@@ -153,7 +171,9 @@ async def test_append_killed_before_commit_leaves_no_row_and_no_blob(tmp_path: P
         box = await inbox(store)
         assert (await store.messages.snapshot(box.id)).uids == [1]
         assert box.uidnext == 2
-        assert blob_files(data) == {blob_id_of(sample("kept")[0])}
+        assert lost not in blob_files(data)  # the orphan was swept
+        # "kept" is small: it lives inside the database (inline_blobs), not as a file
+        assert await store.messages.read_blob(blob_id_of(sample("kept")[0])) == sample("kept")[0]
         assert (await store.messages.append(box.id, *sample("next"), frozenset(), WHEN)).uid == 2
     finally:
         await store.close()
@@ -169,7 +189,7 @@ async def test_pragmas_and_file_modes(tmp_path: Path) -> None:
     conn = sqlite3.connect(data / DB_FILENAME)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     finally:
         conn.close()
 
@@ -195,7 +215,7 @@ async def test_same_content_is_one_blob_and_gc_keeps_referenced(tmp_path: Path) 
     try:
         box = await inbox(store)
         other = await store.mailboxes.create(box.user_id, "Other")
-        raw, parsed = sample("same")
+        raw, parsed = big_sample("same")
         await store.messages.append(box.id, raw, parsed, frozenset({"\\Deleted"}), WHEN)
         await store.messages.append(box.id, raw, parsed, frozenset(), WHEN)
         await store.messages.copy(box.id, [1], other.id)
@@ -213,6 +233,29 @@ async def test_same_content_is_one_blob_and_gc_keeps_referenced(tmp_path: Path) 
         [meta] = await store.messages.fetch_meta(box.id, [res.uid])
         assert meta.envelope == parsed.envelope
         assert await store.messages.read_blob(meta.blob_id) == raw
+    finally:
+        await store.close()
+
+
+async def test_small_messages_live_in_the_database_and_gc_drops_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = await open_sqlite_store(data)
+    try:
+        box = await inbox(store)
+        other = await store.mailboxes.create(box.user_id, "Other")
+        raw, parsed = sample("small")
+        await store.messages.append(box.id, raw, parsed, frozenset(), WHEN)
+        await store.messages.append(box.id, raw, parsed, frozenset(), WHEN)
+        await store.messages.copy(box.id, [1], other.id)
+        assert blob_files(data) == set()
+        assert inline_rows(data) == 1  # same content, one copy
+        [meta] = await store.messages.fetch_meta(other.id, [1])
+        assert await store.messages.read_blob(meta.blob_id) == raw
+        await store.mailboxes.delete(box.user_id, "Other")
+        await store.messages.store_flags(box.id, [1, 2], FlagMode.ADD, frozenset({"\\Deleted"}))
+        await store.messages.expunge(box.id)
+        await store.collect_garbage()
+        assert inline_rows(data) == 0
     finally:
         await store.close()
 

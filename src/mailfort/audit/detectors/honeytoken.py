@@ -32,6 +32,7 @@ class HoneytokenDetector:
         self._users: set[str] = set()
         self._app_passwords: set[tuple[str, str]] = set()
         self._canaries: set[tuple[str, str, int]] = set()
+        self._canary_index: dict[tuple[str, str], frozenset[int]] = {}
 
     @property
     def name(self) -> str:
@@ -45,6 +46,13 @@ class HoneytokenDetector:
 
     def add_canary(self, user: str, mailbox: str, uid: int) -> None:
         self._canaries.add((user, mailbox, uid))
+        key = (user, mailbox)
+        self._canary_index[key] = self._canary_index.get(key, frozenset()) | {uid}
+
+    def canary_uids(self, user: str, mailbox: str) -> frozenset[int]:
+        """The canary UIDs in ``user``'s ``mailbox`` (what a session checks each FETCH
+        against, so that only canaries travel in ``MessagesFetched.uids``)."""
+        return self._canary_index.get((user, mailbox), frozenset())
 
     def observe(self, event: AuditEvent) -> list[AlertRaised]:
         if isinstance(event, (LoginSucceeded, LoginFailed, LoginDelayed, LoginRefused)):
@@ -90,5 +98,8 @@ class HoneytokenDetector:
                                    if isinstance(a, list) and len(a) == 2}
         cans = state.get("canaries")
         if isinstance(cans, list):
-            self._canaries = {(str(c[0]), str(c[1]), int(str(c[2]))) for c in cans
-                              if isinstance(c, list) and len(c) == 3}
+            self._canaries = set()
+            self._canary_index = {}
+            for c in cans:
+                if isinstance(c, list) and len(c) == 3:
+                    self.add_canary(str(c[0]), str(c[1]), int(str(c[2])))

@@ -6,9 +6,10 @@ from mailfort.auth.sasl.mechanism import (
                                           Credentials,
                                           Mechanism,
                                           PasswordCredentials,
+                                          SaslAuthorizationRefused,
                                           SaslFailed,
 )
 from mailfort.auth.sasl.registry import MECHANISMS, advertised, create
 
 __all__ = ["BearerCredentials", "Challenge", "Credentials", "Mechanism", "PasswordCredentials",
-           "SaslFailed", "MECHANISMS", "advertised", "create"]
+           "SaslFailed", "SaslAuthorizationRefused", "MECHANISMS", "advertised", "create"]

@@ -14,7 +14,7 @@ from mailfort.core.errors import MailfortError
 from mailfort.core.secret import Secret
 
 __all__ = ["Challenge", "PasswordCredentials", "BearerCredentials", "Credentials", "SaslFailed",
-           "Mechanism", "MAX_RESPONSE_BYTES"]
+           "SaslAuthorizationRefused", "Mechanism", "MAX_RESPONSE_BYTES"]
 
 MAX_RESPONSE_BYTES = 8192
 
@@ -42,6 +42,10 @@ Credentials = PasswordCredentials | BearerCredentials
 
 class SaslFailed(MailfortError):
     """The exchange is malformed or was refused; the login fails (no detail on the wire)."""
+
+
+class SaslAuthorizationRefused(SaslFailed):
+    """The client asked to act as another user (an authzid other than its own)."""
 
 
 class Mechanism(Protocol):

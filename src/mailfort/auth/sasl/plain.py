@@ -7,6 +7,7 @@ from mailfort.auth.sasl.mechanism import (
     Challenge,
     Credentials,
     PasswordCredentials,
+    SaslAuthorizationRefused,
     SaslFailed,
 )
 from mailfort.core.secret import Secret
@@ -41,5 +42,5 @@ class Plain:
         if not authcid or not password:
             raise SaslFailed("empty user name or password")
         if authzid and authzid != authcid:
-            raise SaslFailed("acting as another user is not allowed")
+            raise SaslAuthorizationRefused("acting as another user is not allowed")
         return PasswordCredentials(authcid, authzid, Secret(password))

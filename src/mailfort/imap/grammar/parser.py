@@ -18,6 +18,7 @@ from mailfort.core.secret import Secret
 from mailfort.imap import commands as c
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.errors import BadReason, BadSyntax, Refused
+from mailfort.imap.grammar.acl import ACL_VERBS
 from mailfort.imap.grammar.atoms import ParseContext, Reader, tag_of
 from mailfort.imap.grammar.fetch import parse_fetch_atts
 from mailfort.imap.grammar.search import SEARCH_CHARSETS, parse_search_keys
@@ -445,7 +446,7 @@ def _uid(r: Reader, tag: str) -> c.Command:
     return parser(r, tag)
 
 
-_VERBS: Final[Mapping[str, _Parser]] = MappingProxyType({
+_BASE: Final[Mapping[str, _Parser]] = MappingProxyType({
     "CAPABILITY": _bare(c.Capability),
     "NOOP": _bare(c.Noop),
     "LOGOUT": _bare(c.Logout),
@@ -478,4 +479,5 @@ _VERBS: Final[Mapping[str, _Parser]] = MappingProxyType({
     "MOVE": _copy_like(c.Move, False),
     "UID": _uid,
 })
+_VERBS: Final[Mapping[str, _Parser]] = MappingProxyType({**_BASE, **ACL_VERBS})
 VERBS: Final = frozenset(_VERBS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mailfort.acl.policy import Operation, permitted_flags
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Append
 from mailfort.mail.uidset import SequenceSet
@@ -18,8 +19,15 @@ __all__ = ["handle_append"]
 
 
 async def handle_append(session: Session, cmd: Append) -> Completion:
-    user = session.require_user()
-    info = await session.store.mailboxes.get(user.id, cmd.mailbox)
+    session.require_user()
+    access = session.require_access()
+    place = await access.place(cmd.mailbox)
+    if place is None:
+        return TRYCREATE
+    refused = access.check_place(Operation.APPEND, place, is_target=True)
+    if refused is not None:
+        return refused
+    info = place.info
     if info is None:
         return TRYCREATE
     if not all(flags_acceptable(m.flags) for m in cmd.messages):
@@ -31,7 +39,8 @@ async def handle_append(session: Session, cmd: Append) -> Completion:
     uidvalidity = info.uidvalidity
     try:
         for m in cmd.messages:
-            result = await deliver(session.store, info.id, m.message, flags=frozenset(m.flags),
+            result = await deliver(session.store, info.id, m.message,
+                                   flags=permitted_flags(place.rights, m.flags),
                                    internal_date=m.internal_date, max_message_bytes=limit)
             uids.append(result.uid)
             uidvalidity = result.uidvalidity

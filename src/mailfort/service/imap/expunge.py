@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Expunge
+from mailfort.acl.policy import Operation
 from mailfort.service.imap.errors import Completion, no, ok
 
 if TYPE_CHECKING:
@@ -18,11 +19,17 @@ async def handle_expunge(session: Session, cmd: Expunge) -> Completion:
     view = session.require_selected()
     if view.is_readonly:
         return no("Mailbox is read-only", ResponseCode.READ_ONLY)
+    access = session.require_access()
+    await access.refresh_selected()
+    refused = access.check_selected(Operation.EXPUNGE)
+    if refused is not None:
+        return refused
     uids = None
     if cmd.uids is not None:
         uids = session.resolve(cmd.uids, is_uid=True)
         if not uids:
             return ok("EXPUNGE completed")
     removed = await session.store.messages.expunge(view.mailbox_id, uids)
+    session.audit.expunged(session.require_user().name, view.info.name, len(removed))
     session.write(view.forget(removed))
     return ok("EXPUNGE completed")

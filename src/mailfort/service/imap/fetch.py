@@ -1,6 +1,7 @@
 """FETCH and UID FETCH (RFC 9051 §6.4.5, RFC 3516 BINARY).
 
-Hot path: one ``fetch_meta`` call for the whole set; ENVELOPE/BODY/BODYSTRUCTURE are stored
+FLAGS/UID-only FETCHes (what a client's resync asks) are answered from the selected view with
+no store call. Otherwise: one ``fetch_meta`` call per batch; ENVELOPE/BODY/BODYSTRUCTURE are stored
 wire bytes; the blob is read only when a body section is asked for; the MIME tree comes from
 the stored JSON (never a re-parse). Responses are written in chunks of ~64 KiB with a drain in
 between, so a large FETCH neither piles up in memory nor starves other connections.
@@ -8,8 +9,10 @@ between, so a large FETCH neither piles up in memory nor starves other connectio
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING, Final
 
+from mailfort.acl.rights import Right
 from mailfort.imap import encoder
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import (
@@ -20,6 +23,7 @@ from mailfort.imap.commands import (
     FetchAtt,
     FetchItem,
     Section,
+    SectionText,
 )
 from mailfort.mail.flags import SEEN
 from mailfort.mail.message import Part
@@ -29,6 +33,7 @@ from mailfort.service.imap.select import flags_bytes
 from mailfort.store.types import FlagMode, MessageMeta
 
 if TYPE_CHECKING:
+    from mailfort.service.imap.select import SelectedMailbox
     from mailfort.service.imap.session import Session
 
 __all__ = ["handle_fetch", "section_spec"]
@@ -41,6 +46,16 @@ _NEEDS_BLOB: Final = (FetchItem.RFC822, FetchItem.RFC822_HEADER, FetchItem.RFC82
 def _sets_seen(item: FetchAtt) -> bool:
     if isinstance(item, (BodySection, BinarySection)):
         return not item.is_peek
+    return item in (FetchItem.RFC822, FetchItem.RFC822_TEXT)
+
+
+def _sends_body(item: FetchAtt) -> bool:
+    """Whether ``item`` sends message content beyond headers (canary detection)."""
+    if isinstance(item, BodySection):
+        return item.section.text not in (SectionText.HEADER, SectionText.HEADER_FIELDS,
+                                         SectionText.HEADER_FIELDS_NOT, SectionText.MIME)
+    if isinstance(item, BinarySection):
+        return True
     return item in (FetchItem.RFC822, FetchItem.RFC822_TEXT)
 
 
@@ -121,21 +136,78 @@ def _render(item: FetchAtt, meta: MessageMeta, raw: bytes | None, root: Part | N
     return b"BINARY.SIZE[" + _part_spec(item.part) + b"] %d" % len(decoded)
 
 
+_FROM_VIEW: Final = frozenset((FetchItem.FLAGS, FetchItem.UID))
+
+
+async def _fetch_from_view(session: Session, view: SelectedMailbox, uids: list[int],
+                           cmd: Fetch) -> Completion:
+    """FETCH of FLAGS and/or UID only: answered from the session's view (kept current by the
+    change log), with no store call. Messages expunged elsewhere count as missing, as they do
+    on the store path."""
+    await view.refresh()
+    wants_flags = FetchItem.FLAGS in cmd.items
+    wants_uid = cmd.is_uid or FetchItem.UID in cmd.items
+    gone = view.gone
+    flags = view.flags
+    recent = view.recent
+    rendered: dict[tuple[frozenset[str], bool], bytes] = {}
+    lines: list[bytes] = []
+    size = 0
+    missing = 0
+    view_uids = view.uids
+    for uid in uids:
+        current = flags.get(uid)
+        if uid in gone or current is None:
+            missing += 1
+            continue
+        i = bisect.bisect_left(view_uids, uid)
+        if i >= len(view_uids) or view_uids[i] != uid:
+            missing += 1
+            continue
+        if wants_flags:
+            is_recent = uid in recent
+            fl = rendered.get((current, is_recent))
+            if fl is None:
+                fl = rendered[(current, is_recent)] = flags_bytes(current, is_recent)
+            line = (b"* %d FETCH (UID %d FLAGS %s)\r\n" % (i + 1, uid, fl) if wants_uid
+                    else b"* %d FETCH (FLAGS %s)\r\n" % (i + 1, fl))
+        else:
+            line = b"* %d FETCH (UID %d)\r\n" % (i + 1, uid)
+        lines.append(line)
+        size += len(line)
+        if size >= _CHUNK_BYTES:
+            session.write(b"".join(lines))
+            lines.clear()
+            size = 0
+            await session.drain()
+    session.write(b"".join(lines))
+    if missing and not cmd.is_uid:
+        return no("Some messages were expunged", ResponseCode.EXPUNGEISSUED)
+    return ok("FETCH completed")
+
+
 async def handle_fetch(session: Session, cmd: Fetch) -> Completion:
     view = session.require_selected()
     uids = session.resolve(cmd.sequence_set, is_uid=cmd.is_uid)
     if uids is None:
         return session.bad_sequence()
     items = cmd.items
+    if cmd.changed_since is None and all(isinstance(i, FetchItem) and i in _FROM_VIEW
+                                         for i in items):
+        return await _fetch_from_view(session, view, uids, cmd)
     wants_flags = FetchItem.FLAGS in items
     wants_uid = cmd.is_uid or FetchItem.UID in items
-    sets_seen = not view.is_readonly and any(_sets_seen(i) for i in items)
+    sets_seen = (not view.is_readonly and any(_sets_seen(i) for i in items)
+                 and session.require_access().may_selected(Right.SEEN))  # RFC 4314 §4
     needs_blob = any(_needs_blob(i) for i in items)
     others = [i for i in items if i is not FetchItem.FLAGS and i is not FetchItem.UID]
     store = session.store.messages
     missing = 0
     unknown_cte = False
     out = bytearray()
+    audit = session.audit
+    sends_body = any(_sends_body(i) for i in others)
+    audit.fetch_started(session.require_user().name, view.info.name)
     for start in range(0, len(uids), _META_BATCH):
         batch = uids[start:start + _META_BATCH]
         metas = await store.fetch_meta(view.mailbox_id, batch)
@@ -174,12 +246,16 @@ async def handle_fetch(session: Session, cmd: Fetch) -> Completion:
             except _UnknownCte:
                 unknown_cte = True
                 continue
-            out += b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
+            line = b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
+            out += line
+            audit.fetch_progress(meta.uid, len(line), sends_body)
             if len(out) >= _CHUNK_BYTES:
                 session.write(bytes(out))
+                await audit.pace(len(out))
                 out.clear()
                 await session.drain()
     session.write(bytes(out))
+    audit.fetch_done()
     if unknown_cte:
         return no("Unknown content transfer encoding", ResponseCode.UNKNOWN_CTE)
     if missing and not cmd.is_uid:

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Final
 
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Store, StoreMode
+from mailfort.mail.flags import DELETED
 from mailfort.mail.uidset import SequenceSet
+from mailfort.acl.policy import store_rights
 from mailfort.service.delivery import clean_flags
 from mailfort.service.imap.errors import Completion, no, ok
 from mailfort.service.imap.select import flags_bytes
@@ -36,12 +38,22 @@ async def handle_store(session: Session, cmd: Store) -> Completion:
         return no("Mailbox is read-only", ResponseCode.READ_ONLY)
     if not flags_acceptable(cmd.flags):
         return TOO_MANY_FLAGS
+    access = session.require_access()
+    await access.refresh_selected()
+    for operation in sorted(store_rights(cmd.flags, is_replace=cmd.mode is StoreMode.REPLACE),
+                            key=lambda op: op.value):
+        denied = access.check_selected(operation)
+        if denied is not None:
+            return denied
     uids = session.resolve(cmd.sequence_set, is_uid=cmd.is_uid)
     if uids is None:
         return session.bad_sequence()
     live = [u for u in uids if u not in view.gone]
     updates, refused = await session.store.messages.store_flags(
         view.mailbox_id, live, _MODES[cmd.mode], clean_flags(cmd.flags), cmd.unchanged_since)
+    newly_deleted = sum(1 for upd in updates if DELETED in upd.flags
+                        and DELETED not in view.flags.get(upd.uid, frozenset()))
+    session.audit.flagged_deleted(session.require_user().name, view.info.name, newly_deleted)
     for upd in updates:
         view.flags[upd.uid] = upd.flags
         view.flags_changed.discard(upd.uid)

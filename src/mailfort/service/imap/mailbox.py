@@ -24,6 +24,10 @@ from mailfort.imap.commands import (
     Subscribe,
     Unsubscribe,
 )
+from mailfort.acl.names import ListPattern, find_equivalent
+from mailfort.acl.policy import Operation, Target
+from mailfort.acl.rights import NO_RIGHTS, Right
+from mailfort.service.imap.access import NONEXISTENT, NOPERM, Visible
 from mailfort.service.imap.errors import Completion, no, ok
 from mailfort.store.errors import MailboxExists
 from mailfort.store.types import MailboxStatus, UserId
@@ -75,7 +79,13 @@ def _collapse(pattern: str) -> str:
 
 
 def pattern_matches(pattern: str, name: str) -> bool:
-    """LIST wildcard matching: ``*`` matches anything, ``%`` anything but the delimiter."""
+    """LIST wildcard matching: ``*`` matches anything, ``%`` anything but the delimiter
+    (``acl.names.ListPattern``: linear in the name whatever the number of wildcards)."""
+    return ListPattern.compile(pattern).matches(name)
+
+
+def _dp_pattern_matches(pattern: str, name: str) -> bool:
+    """The former dynamic-programming matcher (kept for comparison in tests)."""
     if pattern[:5].upper() == "INBOX" and (len(pattern) == 5 or pattern[5] in "/*%"):
         pattern = "INBOX" + pattern[5:]
     pattern = _collapse(pattern)
@@ -119,6 +129,16 @@ def _full_pattern(reference: str, pattern: str) -> str:
     return reference + pattern
 
 
+def _is_foreign(name: str) -> bool:
+    return name.startswith(("Other Users/", "Shared/"))
+
+
+def _may_show(subscribed: set[str], visible: dict[str, Visible]) -> set[str]:
+    """Subscriptions to other users' and shared names show only while the user may see
+    them (``l``): LIST and LSUB never name a mailbox the user cannot see."""
+    return {n for n in subscribed if not _is_foreign(n) or n in visible}
+
+
 def _sort_key(name: str) -> tuple[int, str]:
     return (0 if name == "INBOX" else 1, name)
 
@@ -159,10 +179,23 @@ async def handle_create(session: Session, cmd: Create) -> Completion:
         if len(uses) > 1 or uses[0].lower() not in canon:
             return no("Unsupported special-use attribute", ResponseCode.CANNOT)
         special = canon[uses[0].lower()]
-    if await session.store.mailboxes.get(user.id, name) is not None:
+    access = session.require_access()
+    place = await access.place(name, strict=True)
+    if place is None:  # another user's or a shared tree that does not exist: as a root
+        return NOPERM
+    refused = access.check(Operation.CREATE, {Target.PARENT: await access.parent_rights(place)},
+                           name=place.name, owner=place.owner_text)
+    if refused is not None:
+        return refused
+    if place.info is not None:
         return no("Mailbox already exists", ResponseCode.ALREADYEXISTS)
-    await _create_parents(session, user.id, name)
-    await session.store.mailboxes.create(user.id, name, special)
+    existing = [m.name for m in await session.store.mailboxes.list(place.account)]
+    if find_equivalent(place.local, existing) is not None:
+        return no("Mailbox already exists", ResponseCode.ALREADYEXISTS)
+    await _create_parents(session, place.account, place.local)
+    created = await session.store.mailboxes.create(place.account, place.local, special)
+    await access.inherit_acl(place, created)
+    session.audit.mailbox_created(user.name, place.name)
     return ok("CREATE completed")
 
 
@@ -170,9 +203,26 @@ async def handle_delete(session: Session, cmd: Delete) -> Completion:
     user = session.require_user()
     if cmd.mailbox.upper() == "INBOX":
         return no("INBOX cannot be deleted", ResponseCode.CANNOT)
-    if session.selected is not None and session.selected.info.name == cmd.mailbox:
+    access = session.require_access()
+    place = await access.place(cmd.mailbox)
+    if place is None:
+        return NONEXISTENT
+    refused = access.check_place(Operation.DELETE, place)
+    if refused is not None:
+        return refused
+    info = place.info
+    if info is None:
+        return NONEXISTENT
+    if not place.is_personal and (place.local == "INBOX" or "/" not in place.local
+                                  and place.name.startswith("Shared/")):
+        return no("This mailbox cannot be deleted over IMAP", ResponseCode.CANNOT)
+    if session.selected is not None and session.selected.info.id == info.id:
         session.deselect()
-    await session.store.mailboxes.delete(user.id, cmd.mailbox)
+    messages = 0
+    if session.audit.is_on:  # how many messages go with it (DELETE is no hot path)
+        messages = (await session.store.mailboxes.status(info.id)).messages
+    await session.store.mailboxes.delete(place.account, place.local)
+    session.audit.mailbox_deleted(user.name, place.name, messages)
     return ok("DELETE completed")
 
 
@@ -184,19 +234,39 @@ async def handle_rename(session: Session, cmd: Rename) -> Completion:
     if new == "INBOX":
         return no("Mailbox already exists", ResponseCode.ALREADYEXISTS)
     boxes = session.store.mailboxes
-    source = await boxes.get(user.id, cmd.mailbox)
+    access = session.require_access()
+    old_place = await access.place(cmd.mailbox)
+    if old_place is None:
+        return NONEXISTENT
+    new_place = await access.place(new, strict=True)
+    parent = await access.parent_rights(new_place) if new_place is not None else None
+    refused = access.check(Operation.RENAME, {Target.MAILBOX: old_place.rights,
+                                              Target.PARENT: parent if parent is not None else NO_RIGHTS},
+                           name=old_place.name, owner=old_place.owner_text)
+    if refused is not None:
+        return refused
+    source = old_place.info
     if source is None:
-        return no("Mailbox does not exist", ResponseCode.NONEXISTENT)
-    if await boxes.get(user.id, new) is not None:
+        return NONEXISTENT
+    if new_place is None or new_place.account != old_place.account or (
+            not old_place.is_personal and (old_place.local == "INBOX" or "/" not in old_place.local
+                                           and old_place.name.startswith("Shared/"))):
+        return no("Cannot rename across namespaces or accounts", ResponseCode.CANNOT)
+    if new_place.info is not None:
         return no("Mailbox already exists", ResponseCode.ALREADYEXISTS)
-    await _create_parents(session, user.id, new)
+    existing = [m.name for m in await boxes.list(new_place.account)]
+    if find_equivalent(new_place.local, existing) is not None:
+        return no("Mailbox already exists", ResponseCode.ALREADYEXISTS)
+    account, new = new_place.account, new_place.local
+    await _create_parents(session, account, new)
     if source.name == "INBOX":
-        target = await boxes.create(user.id, new)
+        target = await boxes.create(account, new)
         snapshot = await session.store.messages.snapshot(source.id)
         if snapshot.uids:
             await session.store.messages.move(source.id, snapshot.uids, target.id)
     else:
-        await boxes.rename(user.id, source.name, new)
+        await boxes.rename(account, source.name, new)
+    session.audit.mailbox_renamed(user.name, old_place.name, new_place.name)
     return ok("RENAME completed")
 
 
@@ -205,6 +275,17 @@ async def handle_subscribe(session: Session, cmd: Subscribe) -> Completion:
     name = normalise_name(cmd.mailbox)
     if name is None:
         return _INVALID_NAME
+    access = session.require_access()
+    place = await access.place(name)
+    if place is None:
+        return NONEXISTENT
+    if not place.is_personal:  # one's own names may be subscribed before they exist
+        refused = access.check_place(Operation.SUBSCRIBE, place)
+        if refused is not None:
+            return refused
+        if place.info is None:
+            return NONEXISTENT
+    name = place.name
     await session.store.mailboxes.set_subscribed(user.id, name, True)
     return ok("SUBSCRIBE completed")
 
@@ -218,17 +299,26 @@ async def handle_unsubscribe(session: Session, cmd: Unsubscribe) -> Completion:
 
 async def handle_namespace(session: Session, cmd: Namespace) -> Completion:
     session.require_user()
-    session.write(b'* NAMESPACE (("" "/")) NIL NIL\r\n')
+    if session.require_access().acl is None:
+        session.write(b'* NAMESPACE (("" "/")) NIL NIL\r\n')
+    else:
+        session.write(b'* NAMESPACE (("" "/")) (("Other Users/" "/")) (("Shared/" "/"))\r\n')
     return ok("NAMESPACE completed")
 
 
 async def handle_status(session: Session, cmd: Status) -> Completion:
-    user = session.require_user()
-    info = await session.store.mailboxes.get(user.id, cmd.mailbox)
+    access = session.require_access()
+    place = await access.place(cmd.mailbox)
+    if place is None:
+        return NONEXISTENT
+    refused = access.check_place(Operation.STATUS, place)
+    if refused is not None:
+        return refused
+    info = place.info
     if info is None:
-        return no("Mailbox does not exist", ResponseCode.NONEXISTENT)
+        return NONEXISTENT
     st = await session.store.mailboxes.status(info.id)
-    session.write(status_bytes(session, info.name, st, cmd.items))
+    session.write(status_bytes(session, place.name, st, cmd.items))
     return ok("STATUS completed")
 
 
@@ -237,20 +327,24 @@ async def handle_list(session: Session, cmd: List) -> Completion:
     if len(cmd.patterns) == 1 and cmd.patterns[0] == "" and not cmd.is_extended:
         session.write(b'* LIST (\\Noselect) "/" ""\r\n')
         return ok("LIST completed")
-    infos = {m.name: m for m in await session.store.mailboxes.list(user.id)}
+    visible = await session.require_access().visible()
+    infos = {n: v.info for n, v in visible.items()}
     sel = cmd.selection
     want_subscribed = "SUBSCRIBED" in sel or cmd.returns.subscribed
-    subscribed = await session.store.mailboxes.subscriptions(user.id) if want_subscribed \
-        else set()
+    subscribed = _may_show(await session.store.mailboxes.subscriptions(user.id), visible) \
+        if want_subscribed else set()
     every = set(infos)
     for name in list(infos):
         every.update(_parents(name))
     with_children = {p for n in every for p in _parents(n)}
-    patterns = [_full_pattern(cmd.reference, p) for p in cmd.patterns if p != ""]
+    compiled = [ListPattern.compile(_full_pattern(cmd.reference, p))
+                for p in cmd.patterns if p != ""]
+
+    def pattern_hit(name: str) -> bool:
+        return any(p.matches(name) for p in compiled)
 
     def matching(names: Iterable[str]) -> list[str]:
-        return sorted((n for n in names if any(pattern_matches(p, n) for p in patterns)),
-                      key=_sort_key)
+        return sorted((n for n in names if pattern_hit(n)), key=_sort_key)
 
     childinfo: set[str] = set()
     if "SUBSCRIBED" in sel:
@@ -258,8 +352,7 @@ async def handle_list(session: Session, cmd: List) -> Completion:
         if "RECURSIVEMATCH" in sel:
             for sub in subscribed:
                 for parent in _parents(sub):
-                    if parent not in subscribed and any(pattern_matches(p, parent)
-                                                        for p in patterns):
+                    if parent not in subscribed and pattern_hit(parent):
                         candidates.add(parent)
                         childinfo.add(parent)
         names = sorted(candidates, key=_sort_key)
@@ -286,7 +379,8 @@ async def handle_list(session: Session, cmd: List) -> Completion:
         if name in childinfo:
             out += b' ("CHILDINFO" ("SUBSCRIBED"))'
         out += b"\r\n"
-        if cmd.returns.status is not None and info is not None:
+        if cmd.returns.status is not None and info is not None \
+                and Right.READ in visible[name].rights:
             st = await session.store.mailboxes.status(info.id)
             out += status_bytes(session, name, st, cmd.returns.status)
     session.write(bytes(out))
@@ -296,16 +390,18 @@ async def handle_list(session: Session, cmd: List) -> Completion:
 async def handle_lsub(session: Session, cmd: Lsub) -> Completion:
     user = session.require_user()
     subscribed = await session.store.mailboxes.subscriptions(user.id)
+    if any(_is_foreign(n) for n in subscribed):
+        subscribed = _may_show(subscribed, await session.require_access().visible())
     if cmd.pattern == "":
         session.write(b'* LSUB (\\Noselect) "/" ""\r\n')
         return ok("LSUB completed")
-    pattern = _full_pattern(cmd.reference, cmd.pattern)
-    names = {n for n in subscribed if pattern_matches(pattern, n)}
+    matcher = ListPattern.compile(_full_pattern(cmd.reference, cmd.pattern))
+    names = {n for n in subscribed if matcher.matches(n)}
     implied: set[str] = set()
-    if pattern.endswith("%"):
+    if cmd.pattern.endswith("%"):
         for sub in subscribed:
             for parent in _parents(sub):
-                if parent not in subscribed and pattern_matches(pattern, parent):
+                if parent not in subscribed and matcher.matches(parent):
                     implied.add(parent)
     out = bytearray()
     for name in sorted(names | implied, key=_sort_key):

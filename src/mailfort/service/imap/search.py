@@ -1,7 +1,10 @@
 """SEARCH and UID SEARCH, with ESEARCH (RFC 4731) and SEARCHRES (RFC 5182).
 
-Messages are evaluated in batches: one ``fetch_meta`` per batch, and one ``search_data`` per
-batch only when the query looks at headers or text. ``mail.search.matches`` decides.
+The store answers from an index built at delivery (``Messages.search``): flags, sizes, dates,
+UID sets and MODSEQ in SQL, strings through a trigram index. Session state is resolved to UID
+sets first (``resolve_session_keys``). When the store's answer is only a candidate set (string
+keys), each candidate is confirmed in batches (``fetch_meta``, plus ``search_data`` when the
+query looks at headers or text) with ``mail.search.matches``, which stays the exact evaluator.
 """
 
 from __future__ import annotations
@@ -11,19 +14,25 @@ from typing import TYPE_CHECKING, Final
 
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Search, SearchReturn
+from mailfort.mail.flags import RECENT, SEEN, canonical_flag
 from mailfort.mail.search import (
     And,
     Body,
     DateCompare,
     DateField,
+    HasFlag,
     Header,
+    InSet,
+    New,
     Not,
+    Old,
     Or,
+    Recent,
     SearchKey,
     Text,
     matches,
 )
-from mailfort.mail.uidset import SequenceSet
+from mailfort.mail.uidset import SeqRange, SequenceSet
 from mailfort.service.imap.errors import Completion, no, ok
 from mailfort.store.types import MessageMeta, SearchData
 
@@ -31,7 +40,7 @@ if TYPE_CHECKING:
     from mailfort.service.imap.select import SelectedMailbox
     from mailfort.service.imap.session import Session
 
-__all__ = ["handle_search", "needs_text"]
+__all__ = ["handle_search", "needs_text", "resolve_session_keys"]
 
 _BATCH: Final = 500
 _CHARSETS: Final = ("UTF-8", "US-ASCII")
@@ -110,15 +119,53 @@ class _Target:
         return "" if self._data is None else self._data.body_text
 
 
+def _uid_set(uids: list[int]) -> InSet:
+    return InSet(SequenceSet.from_sorted_ints(uids), is_uid=True)
+
+
+def resolve_session_keys(key: SearchKey, view: SelectedMailbox,
+                         saved: SequenceSet) -> SearchKey:
+    """``key`` with what only the session knows (\\Recent, sequence numbers, ``$``, ``*``)
+    replaced by explicit UID sets, so the store can evaluate the rest in SQL."""
+    if isinstance(key, Recent) or (isinstance(key, HasFlag)
+                                   and canonical_flag(key.flag) == RECENT):
+        recent = _uid_set(sorted(view.recent))
+        return recent if not isinstance(key, HasFlag) or key.is_set else Not(recent)
+    if isinstance(key, New):
+        return And((_uid_set(sorted(view.recent)), HasFlag(SEEN, is_set=False)))
+    if isinstance(key, Old):
+        return Not(_uid_set(sorted(view.recent)))
+    if isinstance(key, InSet):
+        if key.set.is_saved:
+            return InSet(saved, is_uid=True)
+        if not key.is_uid:
+            return _uid_set(view.uids_for_seqs(key.set))
+        largest_uid = view.uids[-1] if view.uids else 0
+        return InSet(SequenceSet(tuple(SeqRange(*r.bounds(largest_uid))
+                                       for r in key.set.ranges)), is_uid=True)
+    if isinstance(key, Not):
+        return Not(resolve_session_keys(key.key, view, saved))
+    if isinstance(key, Or):
+        return Or(resolve_session_keys(key.left, view, saved),
+                  resolve_session_keys(key.right, view, saved))
+    if isinstance(key, And):
+        return And(tuple(resolve_session_keys(k, view, saved) for k in key.keys))
+    return key
+
+
 async def _run(session: Session, view: SelectedMailbox, key: SearchKey) -> list[int]:
-    """Matching UIDs, ascending."""
-    candidates = [u for u in view.uids if u not in view.gone]
+    """Matching UIDs, ascending. The store picks candidates from its index (exact for keys
+    it can decide in SQL); inexact candidates are confirmed with ``mail.search.matches``."""
     saved = (SequenceSet.from_sorted_ints(sorted(session.saved_uids))
              if session.saved_uids else SequenceSet(()))
+    store = session.store.messages
+    hits = await store.search(view.mailbox_id, resolve_session_keys(key, view, saved))
+    candidates = [u for u in hits.uids if u not in view.gone and view.seq_of(u) is not None]
+    if hits.is_exact:
+        return candidates
     largest_seq = view.exists
     largest_uid = view.uids[-1] if view.uids else 0
     with_text = needs_text(key)
-    store = session.store.messages
     found: list[int] = []
     for start in range(0, len(candidates), _BATCH):
         batch = candidates[start:start + _BATCH]

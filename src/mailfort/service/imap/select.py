@@ -20,6 +20,9 @@ from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Check, Close, Select, Unselect
 from mailfort.mail.flags import DELETED, PERMANENT_FLAGS, RECENT, SEEN, SYSTEM_FLAGS
 from mailfort.mail.uidset import SequenceSet
+from mailfort.acl.policy import Operation
+from mailfort.acl.rights import Right
+from mailfort.service.imap.access import NONEXISTENT
 from mailfort.service.imap.errors import Completion, no, ok
 from mailfort.store.api import MailStore
 from mailfort.store.types import ChangeKind, MailboxId, MailboxInfo, Snapshot
@@ -208,11 +211,16 @@ async def handle_select(session: Session, cmd: Select) -> Completion:
     had_selection = session.selected is not None
     session.deselect()
     user = session.require_user()
-    info = await session.store.mailboxes.get(user.id, cmd.mailbox)
-    if info is None:
+    access = session.require_access()
+    access.selected_place = None
+    place = await access.place(cmd.mailbox)
+    refused = NONEXISTENT if place is None else access.check_place(
+        Operation.EXAMINE if cmd.is_readonly else Operation.SELECT, place)
+    info = place.info if place is not None else None
+    if refused is not None or info is None or place is None:
         if had_selection:
             session.write(b"* OK [CLOSED] Previous mailbox closed\r\n")
-        return no("Mailbox does not exist", ResponseCode.NONEXISTENT)
+        return refused or no("Mailbox does not exist", ResponseCode.NONEXISTENT)
     messages = session.store.messages
     claims = session.is_rev1 and not cmd.is_readonly
     first_recent = await messages.claim_recent(info.id) if claims else None
@@ -239,6 +247,8 @@ async def handle_select(session: Session, cmd: Select) -> Completion:
     out += b"* OK [UIDNEXT %d] Predicted next UID\r\n" % snapshot.mailbox.uidnext
     session.write(bytes(out))
     session.set_selected(view)
+    access.selected_place, access.selected_rights = place, place.rights
+    await session.audit.selected(user.name, info.id, place.name, is_readonly=cmd.is_readonly)
     if cmd.is_readonly:
         return ok("EXAMINE completed", ResponseCode.READ_ONLY)
     return ok("SELECT completed", ResponseCode.READ_WRITE)
@@ -246,8 +256,10 @@ async def handle_select(session: Session, cmd: Select) -> Completion:
 
 async def handle_close(session: Session, cmd: Close) -> Completion:
     view = session.require_selected()
-    if not view.is_readonly:
-        await session.store.messages.expunge(view.mailbox_id)
+    access = session.require_access()
+    if not view.is_readonly and access.may_selected(Right.EXPUNGE):  # RFC 4314 §4: else none
+        removed = await session.store.messages.expunge(view.mailbox_id)
+        session.audit.expunged(session.require_user().name, view.info.name, len(removed))
     session.deselect()
     return ok("CLOSE completed")
 

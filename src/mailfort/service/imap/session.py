@@ -11,12 +11,24 @@ those RFC 9051 §7.5.1 allows at that point), then the tagged completion.
 
 from __future__ import annotations
 
+import base64
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Protocol, TypeVar
 
+from mailfort.auth import sasl
 from mailfort.auth.errors import AuthenticationFailed
+from mailfort.auth.sasl.mechanism import (
+    BearerCredentials,
+    Challenge,
+    Mechanism,
+    SaslAuthorizationRefused,
+    SaslFailed,
+)
+from mailfort.auth.sasl.oauthbearer import OAuthBearer
+from mailfort.auth.sasl.xoauth2 import XOAuth2
 from mailfort.config.model import Settings
 from mailfort.core.secret import Secret
 from mailfort.imap import commands as c
@@ -24,15 +36,38 @@ from mailfort.imap import encoder
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.state import State
 from mailfort.mail.uidset import SequenceSet
-from mailfort.service.imap import append, copy, expunge, fetch, flags, mailbox, search, select
+from mailfort.service.imap import (
+    acl as acl_handlers,
+    append,
+    copy,
+    expunge,
+    fetch,
+    flags,
+    mailbox,
+    search,
+    select,
+)
+from mailfort.service.imap.access import Access
+from mailfort.service.imap.audit import AuditHooks, SessionAudit
 from mailfort.service.imap.capability import capabilities, capability_line
-from mailfort.service.imap.errors import Completion, bad, login_failure, no, ok, reply_for
+from mailfort.service.imap.errors import (
+    AUTHZ_REFUSED,
+    LOGIN_LIMIT,
+    SASL_FAILED,
+    Completion,
+    bad,
+    login_failure,
+    no,
+    ok,
+    reply_for,
+)
 from mailfort.service.imap.select import SelectedMailbox
+from mailfort.store.acl import AclStore
 from mailfort.store.api import MailStore
 from mailfort.store.types import User
 
-__all__ = ["Session", "ResponseSink", "PasswordAuthenticator", "Next", "Outcome",
-           "NotInState"]
+__all__ = ["Session", "ResponseSink", "PasswordAuthenticator", "BearerAuthenticator",
+           "LoginGate", "Next", "Outcome", "NotInState", "BEARER_MECHANISMS"]
 
 
 class ResponseSink(Protocol):
@@ -47,6 +82,24 @@ class PasswordAuthenticator(Protocol):
 
     async def authenticate(self, username: str, password: Secret[str], *, peer: str) -> User:
         ...
+
+
+class BearerAuthenticator(Protocol):
+    """OAUTHBEARER / XOAUTH2 with a token (``auth.login.LoginService`` implements it).
+    Raises ``AuthenticationFailed`` (``auth.login.LoginRefused``) when refused."""
+
+    async def authenticate_bearer(self, credentials: BearerCredentials, *, peer: str,
+                                  mechanism: str) -> User: ...
+
+
+class LoginGate(Protocol):
+    """After a successful login, may this connection count against the user? False: the
+    guard's per-user-and-address connection limit is reached (answered NO [LIMIT])."""
+
+    def admit(self, user: User) -> bool: ...
+
+
+BEARER_MECHANISMS: Final = frozenset({"OAUTHBEARER", "XOAUTH2"})
 
 
 class Next(Enum):
@@ -91,13 +144,22 @@ _NO_UPDATES: Final = (c.Select, c.Close, c.Unselect, c.Logout, c.Idle)
 class Session:
     def __init__(self, *, store: MailStore, authenticator: PasswordAuthenticator,
                  settings: Settings, sink: ResponseSink, peer: str, is_tls: bool,
-                 is_loopback: bool = False) -> None:
+                 is_loopback: bool = False, bearer: BearerAuthenticator | None = None,
+                 login_gate: LoginGate | None = None, audit: AuditHooks | None = None,
+                 acl: AclStore | None = None) -> None:
         self.store = store
+        self.acl = acl  # issue #6: groups, roles, ACLs, shared mailboxes, quotas
+        self.access: Access | None = None  # built at login (service/imap/access.py)
+        self.audit = SessionAudit(audit, peer)  # emit points; a no-op when audit is None
         self.settings = settings
         self.peer = peer
         self.is_tls = is_tls
         self.is_loopback = is_loopback
         self._authenticator = authenticator
+        self._bearer = bearer
+        self._login_gate = login_gate
+        self._sasl: Mechanism | None = None
+        self._sasl_refusal: Completion | None = None  # said after the client's error ack
         self._sink = sink
         self.state = State.NOT_AUTHENTICATED
         self.user: User | None = None
@@ -125,6 +187,11 @@ class Session:
             raise NotInState
         return self.user
 
+    def require_access(self) -> Access:
+        if self.access is None:
+            raise NotInState
+        return self.access
+
     def require_selected(self) -> SelectedMailbox:
         if self.selected is None:
             raise NotInState
@@ -139,6 +206,7 @@ class Session:
         if self.selected is not None:
             self.selected.close()
             self.selected = None
+            self.audit.deselected()
         self.saved_uids = None
         if self.user is not None:
             self.state = State.AUTHENTICATED
@@ -163,9 +231,17 @@ class Session:
         return self.is_tls or (self.is_loopback
                                and self.settings.server.allow_plaintext_auth_on_loopback)
 
+    def mechanisms(self) -> tuple[str, ...]:
+        """The SASL mechanisms this session can carry out now (the registry offers none
+        without TLS; the bearer ones need a token verifier)."""
+        offered = sasl.advertised(is_tls=self.is_login_allowed)
+        return tuple(m for m in offered if self._bearer is not None
+                     or m not in BEARER_MECHANISMS)
+
     def capabilities(self) -> tuple[str, ...]:
         return capabilities(is_tls=self.is_tls, is_authenticated=self.user is not None,
-                            is_login_allowed=self.is_login_allowed)
+                            is_login_allowed=self.is_login_allowed,
+                            mechanisms=self.mechanisms())
 
     def greeting(self) -> bytes:
         return (b"* OK [CAPABILITY " + capability_line(self.capabilities())
@@ -192,6 +268,7 @@ class Session:
             self._complete(command.tag, bad("Command not supported"))
             return Next.CONTINUE
         is_target = isinstance(command, (c.Append, c.Copy, c.Move))
+        started = time.monotonic()
         try:
             result = await handler(self, command)
         except NotInState:
@@ -201,6 +278,7 @@ class Session:
             if completion is None:
                 raise
             result = completion
+        self.audit.observe_command(type(command).__name__, time.monotonic() - started)
         outcome = result if isinstance(result, Outcome) else Outcome(result)
         if self.selected is not None and not isinstance(command, _NO_UPDATES):
             allow = not (isinstance(command, _NO_EXPUNGE) and not command.is_uid)
@@ -219,12 +297,16 @@ class Session:
     # ---- SASL continuation ---------------------------------------------------------------
     async def sasl_response(self, data: Secret[bytes] | None) -> Next:
         """The client's answer to ``+ ``; None when it was not valid base64."""
-        tag = self._sasl_tag
-        if tag is None:
+        tag, mech = self._sasl_tag, self._sasl
+        if tag is None or mech is None:
             return Next.CONTINUE
         self._sasl_tag = None
-        outcome = (Outcome(bad("Invalid base64 in SASL response")) if data is None
-                   else await self._plain(tag, data))
+        if data is None:
+            self._sasl_reset()
+            outcome = self._sasl_failed(tag, bad("Invalid base64 in SASL response"))
+        else:
+            raw = data.reveal()
+            outcome = await self.sasl_step(tag, mech, lambda: mech.step(raw))
         if outcome.completion is not None:
             self._complete(tag, outcome.completion)
         return outcome.next
@@ -233,8 +315,15 @@ class Session:
         """``*`` instead of a response: counts toward the failure budget (SECURITY.md #20)."""
         tag = self._sasl_tag
         self._sasl_tag = None
+        refusal = self._sasl_refusal
+        self._sasl_reset()
         if tag is None:
             return Next.CONTINUE
+        if refusal is not None:  # a refused token, acknowledged with "*": the refusal stands
+            outcome = self._refused(tag, refusal)
+            if outcome.completion is not None:
+                self._complete(tag, outcome.completion)
+            return outcome.next
         self._complete(tag, bad("Authentication cancelled"))
         self.auth_failures += 1
         if self.auth_failures >= self.settings.limits.max_auth_failures_per_connection:
@@ -262,32 +351,78 @@ class Session:
         try:
             user = await self._authenticator.authenticate(username, password, peer=self.peer)
         except AuthenticationFailed as exc:
-            self.auth_failures += 1
-            reply = login_failure(exc)
-            limit = self.settings.limits.max_auth_failures_per_connection
-            if self.auth_failures >= limit:
-                self._complete(tag, reply)
-                self.write(encoder.bye("Too many failed logins"))
-                return Outcome(None, Next.CLOSE)
-            return Outcome(reply)
+            return self._refused(tag, login_failure(exc))
+        return await self._logged_in(user)
+
+    def _refused(self, tag: str, reply: Completion) -> Outcome:
+        """A failed login: counts toward the per-connection budget (BYE when spent)."""
+        self.auth_failures += 1
+        limit = self.settings.limits.max_auth_failures_per_connection
+        if self.auth_failures >= limit:
+            self._complete(tag, reply)
+            self.write(encoder.bye("Too many failed logins"))
+            return Outcome(None, Next.CLOSE)
+        return Outcome(reply)
+
+    async def _logged_in(self, user: User) -> Outcome:
+        if self._login_gate is not None and not self._login_gate.admit(user):
+            return Outcome(LOGIN_LIMIT)
+        self.access = await Access.at_login(self.store, self.acl, user, self.audit)
         self.user = user
         self.state = State.AUTHENTICATED
         return Outcome(ok("Logged in", ResponseCode.CAPABILITY,
                           capability_line(self.capabilities())))
 
-    async def _plain(self, tag: str, response: Secret[bytes]) -> Outcome:
-        parts = response.reveal().split(b"\x00")
-        if len(parts) != 3:
-            return Outcome(bad("Malformed PLAIN response"))
+    # ---- SASL (auth.sasl mechanisms) ------------------------------------------------------
+    def _sasl_reset(self) -> None:
+        self._sasl = None
+        self._sasl_refusal = None
+
+    def _sasl_failed(self, tag: str, reply: Completion) -> Outcome:
+        """A malformed exchange counts toward the failure budget, as a cancel does."""
+        return self._refused(tag, reply)
+
+    async def sasl_step(self, tag: str, mech: Mechanism,
+                        step: Callable[[], Challenge | sasl.Credentials]) -> Outcome:
+        """Run one step of ``mech``: send a challenge (and wait for the next response), or
+        log in with the credentials it produced."""
         try:
-            authzid, authcid = parts[0].decode("utf-8"), parts[1].decode("utf-8")
-            password = parts[2].decode("utf-8")
-        except UnicodeDecodeError:
-            return Outcome(bad("Malformed PLAIN response"))
-        if authzid and authzid != authcid:
-            return Outcome(no("Authorization identity not permitted",
-                              ResponseCode.AUTHORIZATIONFAILED))
-        return await self._login(tag, authcid, Secret(password))
+            result = step()
+        except SaslAuthorizationRefused:
+            self._sasl_reset()
+            return Outcome(AUTHZ_REFUSED)
+        except SaslFailed:
+            refusal = self._sasl_refusal
+            self._sasl_reset()
+            if refusal is not None:  # the client acknowledged the error challenge
+                return self._refused(tag, refusal)
+            return self._sasl_failed(tag, SASL_FAILED)
+        if isinstance(result, Challenge):
+            self._sasl_tag = tag
+            self.write(encoder.continuation(base64.b64encode(result.data)))
+            return Outcome(None, Next.SASL)
+        self._sasl = None
+        if isinstance(result, BearerCredentials):
+            return await self._bearer_login(tag, mech, result)
+        return await self._login(tag, result.authcid, result.password)
+
+    async def _bearer_login(self, tag: str, mech: Mechanism,
+                            credentials: BearerCredentials) -> Outcome:
+        if self._bearer is None:  # not offered; create() gave one anyway
+            return Outcome(no("Unsupported authentication mechanism", ResponseCode.CANNOT))
+        try:
+            user = await self._bearer.authenticate_bearer(credentials, peer=self.peer,
+                                                          mechanism=mech.name)
+        except AuthenticationFailed as exc:
+            if isinstance(mech, (OAuthBearer, XOAuth2)):
+                # RFC 7628 §3.2.3: an error challenge; the client answers ^A (or an empty
+                # response for XOAUTH2), and only then the tagged NO.
+                self._sasl, self._sasl_refusal, self._sasl_tag = mech, login_failure(exc), tag
+                self.write(encoder.continuation(base64.b64encode(
+                    mech.failure_challenge().data)))
+                return Outcome(None, Next.SASL)
+            return self._refused(tag, login_failure(exc))
+        return await self._logged_in(user)
 
     def _privacy_required(self) -> Completion | None:
         if self.is_login_allowed:
@@ -334,16 +469,16 @@ async def _login_cmd(session: Session, cmd: c.Login) -> Result:
 
 
 async def _authenticate(session: Session, cmd: c.Authenticate) -> Result:
-    if cmd.mechanism != "PLAIN":
+    if cmd.mechanism not in sasl.MECHANISMS or (cmd.mechanism in BEARER_MECHANISMS
+                                                 and session._bearer is None):
         return no("Unsupported authentication mechanism", ResponseCode.CANNOT)
     refused = session._privacy_required()
     if refused is not None:
         return refused
-    if cmd.initial_response is None:
-        session._sasl_tag = cmd.tag
-        session.write(encoder.continuation())
-        return Outcome(None, Next.SASL)
-    return await session._plain(cmd.tag, cmd.initial_response)
+    mech = sasl.create(cmd.mechanism, is_tls=True)  # privacy checked just above
+    session._sasl, session._sasl_refusal = mech, None
+    initial = cmd.initial_response.reveal() if cmd.initial_response is not None else None
+    return await session.sasl_step(cmd.tag, mech, lambda: mech.start(initial))
 
 
 # ---- authenticated -------------------------------------------------------------------------
@@ -398,4 +533,12 @@ _HANDLERS: Final[dict[type[object], Handler]] = dict((
     _entry(c.Store, flags.handle_store),
     _entry(c.Copy, copy.handle_copy),
     _entry(c.Move, copy.handle_move),
+    _entry(c.GetAcl, acl_handlers.handle_getacl),
+    _entry(c.SetAcl, acl_handlers.handle_setacl),
+    _entry(c.DeleteAcl, acl_handlers.handle_deleteacl),
+    _entry(c.ListRights, acl_handlers.handle_listrights),
+    _entry(c.MyRights, acl_handlers.handle_myrights),
+    _entry(c.GetQuota, acl_handlers.handle_getquota),
+    _entry(c.GetQuotaRoot, acl_handlers.handle_getquotaroot),
+    _entry(c.SetQuota, acl_handlers.handle_setquota),
 ))

@@ -17,6 +17,27 @@ from typing import Final
 
 from mailfort.mail.flags import ANSWERED, DELETED, DRAFT, FLAGGED, RECENT, SEEN, canonical_flag
 from mailfort.mail.message import ParsedMessage
+from mailfort.mail.search import (
+    All,
+    And,
+    Body,
+    DateCompare,
+    DateField,
+    DateOp,
+    HasFlag,
+    Header,
+    InSet,
+    ModSeqAtLeast,
+    New,
+    Not,
+    Old,
+    Or,
+    Recent,
+    SearchKey,
+    SizeCompare,
+    SizeOp,
+    Text,
+)
 from mailfort.store.errors import (
     InboxCannotBeDeleted,
     InvalidMailboxName,
@@ -38,6 +59,7 @@ from mailfort.store.types import (
     MailboxStatus,
     MessageMeta,
     SearchData,
+    SearchHits,
     Snapshot,
     User,
     UserId,
@@ -412,10 +434,12 @@ def _save_counters(conn: sqlite3.Connection, mailbox_id: MailboxId, c: _Counters
 
 
 def insert_content(conn: sqlite3.Connection, blob_id: BlobId, parsed: ParsedMessage) -> None:
-    conn.execute(_INSERT_CONTENT, (
+    cur = conn.execute(_INSERT_CONTENT, (
         blob_id, parsed.envelope, parsed.body, parsed.bodystructure, parsed.root.dumps(),
         None if parsed.sent_date is None else parsed.sent_date.isoformat(),
         json.dumps([list(p) for p in parsed.header_index], ensure_ascii=False), parsed.body_text))
+    if cur.rowcount:
+        index_content(conn, blob_id, parsed.header_index, parsed.body_text)
 
 
 def append_message(conn: sqlite3.Connection, mailbox_id: MailboxId, blob_id: BlobId,
@@ -625,3 +649,199 @@ def delete_unreferenced_contents(conn: sqlite3.Connection) -> int:
 
 def referenced_blobs(conn: sqlite3.Connection) -> set[str]:
     return {_text(r[0]) for r in conn.execute("SELECT blob_id FROM contents")}
+
+
+# --------------------------------------------------------------------------- SEARCH index
+
+def search_header_text(header_index: Iterable[tuple[str, str]]) -> str:
+    """The header text SEARCH TEXT looks in: ``name: value`` lines joined by CRLF (the same
+    text the service's SEARCH evaluator builds from ``SearchData.header_index``)."""
+    return "\r\n".join(f"{n}: {v}" for n, v in header_index)
+
+
+def index_content(conn: sqlite3.Connection, blob_id: BlobId,
+                  header_index: Iterable[tuple[str, str]], body_text: str) -> None:
+    """Add one content's case-folded header and body text to the trigram index."""
+    cur = conn.execute("INSERT OR IGNORE INTO search_docs (blob_id) VALUES (?)", (blob_id,))
+    if not cur.rowcount:
+        return
+    conn.execute("INSERT INTO search_text (rowid, headers, body) VALUES (?, ?, ?)",
+                 (cur.lastrowid, search_header_text(header_index).casefold(),
+                  body_text.casefold()))
+
+
+def backfill_search_index(conn: sqlite3.Connection) -> int:
+    """Index every content not yet indexed (migration 0004). Returns how many."""
+    rows = conn.execute(
+        "SELECT c.blob_id, c.header_index, c.body_text FROM contents c"
+        " WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob_id = c.blob_id)").fetchall()
+    for blob_id, index, body_text in rows:
+        pairs = [(str(n), str(v)) for n, v in json.loads(_text(index))]
+        index_content(conn, BlobId(_text(blob_id)), pairs, _text(body_text))
+    return len(rows)
+
+
+def delete_unindexed_docs(conn: sqlite3.Connection) -> None:
+    """Drop index documents (and inline blobs) whose content the sweep removed."""
+    conn.execute(
+        "DELETE FROM search_text WHERE rowid IN (SELECT d.doc FROM search_docs d WHERE NOT EXISTS"
+        " (SELECT 1 FROM contents c WHERE c.blob_id = d.blob_id))")
+    conn.execute("DELETE FROM search_docs WHERE NOT EXISTS"
+                 " (SELECT 1 FROM contents c WHERE c.blob_id = search_docs.blob_id)")
+    conn.execute("DELETE FROM inline_blobs WHERE NOT EXISTS"
+                 " (SELECT 1 FROM contents c WHERE c.blob_id = inline_blobs.blob_id)")
+
+
+_MIN_TRIGRAM_CHARS: Final = 3
+_MAX_OR_RANGES: Final = 64
+_FTS_DOCS: Final = (
+    "m.blob_id IN (SELECT d.blob_id FROM search_text JOIN search_docs d"
+    " ON d.doc = search_text.rowid WHERE search_text MATCH ?)"
+)
+_SENT_DAY: Final = (
+    "coalesce((SELECT c.sent_date FROM contents c WHERE c.blob_id = m.blob_id),"
+    " substr(m.internal_date, 1, 10))"
+)
+_DATE_OPS: Final = {DateOp.BEFORE: "<", DateOp.ON: "=", DateOp.SINCE: ">="}
+
+
+@dataclass(frozen=True, slots=True)
+class _Sql:
+    """A boolean SQL expression over ``messages m``: a superset of the key's matches, or
+    exactly them when ``is_exact``."""
+
+    text: str
+    params: tuple[object, ...]
+    is_exact: bool
+
+
+_ANY: Final = _Sql("1", (), False)
+
+
+def _fts_phrase(column: str | None, needle: str) -> str:
+    phrase = '"' + needle.replace('"', '""') + '"'
+    return phrase if column is None else f"{column} : {phrase}"
+
+
+def _text_key(column: str | None, value: str) -> _Sql:
+    needle = value.casefold()
+    if len(needle) < _MIN_TRIGRAM_CHARS:  # trigrams cannot find it: every message may match
+        return _ANY
+    return _Sql(_FTS_DOCS, (_fts_phrase(column, needle),), False)
+
+
+def _uid_ranges(ranges: Sequence[tuple[int, int]]) -> _Sql:
+    if not ranges:
+        return _Sql("0", (), True)
+    if len(ranges) <= _MAX_OR_RANGES:
+        text = " OR ".join("m.uid BETWEEN ? AND ?" for _ in ranges)
+        params: list[object] = []
+        for lo, hi in ranges:
+            params.extend((lo, hi))
+        return _Sql("(" + text + ")", tuple(params), True)
+    return _Sql("EXISTS (SELECT 1 FROM json_each(?) j WHERE m.uid BETWEEN"
+                " json_extract(j.value, '$[0]') AND json_extract(j.value, '$[1]'))",
+                (json.dumps([list(r) for r in ranges]),), True)
+
+
+def _flag_key(key: HasFlag) -> _Sql:
+    flag = canonical_flag(key.flag)
+    if flag == RECENT:
+        return _ANY  # session state: the service resolves it to a UID set
+    bit = _BITS.get(flag)
+    if bit is not None:
+        return _Sql(f"(m.sysflags & {bit}) {'!=' if key.is_set else '='} 0", (), True)
+    if not flag or not flag.isascii() or any(ch.isspace() for ch in flag):
+        return _ANY  # SQLite's lower() folds ASCII only; leave the rest to the evaluator
+    test = "instr(' ' || lower(m.keywords) || ' ', ?) > 0"
+    return _Sql(test if key.is_set else f"NOT ({test})", (f" {flag.lower()} ",), True)
+
+
+def compile_search(key: SearchKey) -> _Sql:
+    """Translate a SEARCH key into SQL over ``messages m``. Keys on flags, sizes, dates, UIDs
+    and MODSEQ are exact; text keys select candidates through the trigram index (the caller
+    confirms them); session state (\\Recent, sequence numbers, ``$``) is left as "any"."""
+    if isinstance(key, All):
+        return _Sql("1", (), True)
+    if isinstance(key, HasFlag):
+        return _flag_key(key)
+    if isinstance(key, Recent | New | Old):
+        return _ANY
+    if isinstance(key, Header):
+        if not key.value:
+            return _ANY
+        return _text_key("headers", key.value)
+    if isinstance(key, Body):
+        return _text_key("body", key.value)
+    if isinstance(key, Text):
+        return _text_key(None, key.value)
+    if isinstance(key, DateCompare):
+        day = "substr(m.internal_date, 1, 10)" if key.field is DateField.INTERNAL else _SENT_DAY
+        return _Sql(f"{day} {_DATE_OPS[key.op]} ?", (key.date.isoformat(),), True)
+    if isinstance(key, SizeCompare):
+        return _Sql("m.size > ?" if key.op is SizeOp.LARGER else "m.size < ?", (key.size,), True)
+    if isinstance(key, InSet):
+        if key.set.is_saved or not key.is_uid or any(
+                r.first is None or r.last is None for r in key.set.ranges):
+            return _ANY
+        return _uid_ranges(key.set.intervals(0))
+    if isinstance(key, ModSeqAtLeast):
+        return _Sql("m.modseq >= ?", (key.modseq,), True)
+    if isinstance(key, Not):
+        inner = compile_search(key.key)
+        return _Sql(f"NOT ({inner.text})", inner.params, True) if inner.is_exact else _ANY
+    if isinstance(key, Or):
+        left, right = compile_search(key.left), compile_search(key.right)
+        if left.text == "1" or right.text == "1":
+            is_all = (left.text == "1" and left.is_exact) or (right.text == "1"
+                                                              and right.is_exact)
+            return _Sql("1", (), is_all or (left.is_exact and right.is_exact))
+        return _Sql(f"({left.text} OR {right.text})", left.params + right.params,
+                    left.is_exact and right.is_exact)
+    if isinstance(key, And):
+        parts = [compile_search(k) for k in key.keys]
+        narrowing = [p for p in parts if p.text != "1"]
+        exact = all(p.is_exact for p in parts)
+        if not narrowing:
+            return _Sql("1", (), exact)
+        params: tuple[object, ...] = ()
+        for p in narrowing:
+            params += p.params
+        return _Sql("(" + " AND ".join(p.text for p in narrowing) + ")", params, exact)
+    raise TypeError(f"not a search key: {type(key).__name__}")
+
+
+def search_uids(conn: sqlite3.Connection, mailbox_id: MailboxId,
+                key: SearchKey) -> SearchHits:
+    """UIDs of the mailbox's messages that may match ``key`` (exactly those when
+    ``is_exact``), ascending."""
+    get_mailbox_by_id(conn, mailbox_id)
+    where = compile_search(key)
+    rows = conn.execute(  # fixed SQL fragments only; every value is a bound parameter
+        "SELECT m.uid FROM messages m WHERE m.mailbox_id = ? AND " + where.text  # noqa: S608
+        + " ORDER BY m.uid", (mailbox_id, *where.params)).fetchall()
+    return SearchHits([_int(r[0]) for r in rows], where.is_exact)
+
+
+# --------------------------------------------------------------------------- inline blobs
+
+def insert_inline_blob(conn: sqlite3.Connection, blob_id: BlobId, raw: bytes) -> None:
+    conn.execute("INSERT OR IGNORE INTO inline_blobs (blob_id, data) VALUES (?, ?)",
+                 (blob_id, raw))
+
+
+def inline_blob(conn: sqlite3.Connection, blob_id: BlobId) -> bytes | None:
+    row = conn.execute("SELECT data FROM inline_blobs WHERE blob_id = ?", (blob_id,)).fetchone()
+    return None if row is None else _bytes(row[0])
+
+
+def apply_search_index_migration(conn: sqlite3.Connection, version: int, script: str) -> None:
+    """Create the SEARCH index tables when missing and index every stored message; keeps the
+    higher ``user_version`` when later migrations already ran."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_docs'"
+                    ).fetchone() is not None:
+        return
+    current = schema_version(conn)
+    apply_migration(conn, version, script)
+    conn.execute(f"PRAGMA user_version = {int(max(current, version))}")
+    backfill_search_index(conn)

@@ -11,23 +11,30 @@ Build it through ``SqliteMailStore.security``; nothing else constructs it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from mailfort.store.security import (
+    AccountCounters,
     AppPassword,
     Ban,
     BanKind,
+    FailureMark,
     IssuedToken,
     KnownSource,
     MfaSecret,
+    Pardon,
     PasswordState,
+    SourceCounters,
+    StalePassword,
 )
 from mailfort.store.types import UserId
 
 __all__ = ["SqliteSecurityStore", "SqliteMfaSecrets", "SqliteRecoveryCodes",
-           "SqliteAppPasswords", "SqliteTokens", "SqliteGuardState", "SqlitePasswordStates"]
+           "SqliteAppPasswords", "SqliteTokens", "SqliteGuardState", "SqliteGuardCounters",
+           "SqlitePasswordStates"]
 
 T = TypeVar("T")
 
@@ -211,8 +218,94 @@ class SqliteTokens:
 
 # --------------------------------------------------------------------------- guard state
 
-class SqliteGuardState:
+def _account_json(a: AccountCounters) -> str:
+    return json.dumps({
+        "f": [[f.at, f.network, int(f.is_known)] for f in a.failures],
+        "s": [[p.network, p.fingerprint, p.at] for p in a.stale],
+        "l": a.locked_until, "n": [[net, until] for net, until in a.network_locks],
+        "k": a.locks, "t": a.last_lock_at, "u": int(a.was_under_attack)},
+        separators=(",", ":"))
+
+
+def _account_from(user: str, data: str) -> AccountCounters:
+    d = json.loads(data)
+    return AccountCounters(
+        user, tuple(FailureMark(float(at), str(net), bool(k)) for at, net, k in d["f"]),
+        tuple(StalePassword(str(net), str(fp), float(at)) for net, fp, at in d["s"]),
+        float(d["l"]), tuple((str(net), float(until)) for net, until in d["n"]),
+        int(d["k"]), float(d["t"]), bool(d["u"]))
+
+
+def _source_json(src: SourceCounters) -> str:
+    return json.dumps({"f": list(src.failures), "a": [[u, t] for u, t in src.accounts],
+                       "b": src.bans_so_far, "t": src.last_ban_at}, separators=(",", ":"))
+
+
+def _source_from(source: str, data: str) -> SourceCounters:
+    d = json.loads(data)
+    return SourceCounters(source, tuple(float(t) for t in d["f"]),
+                          tuple((str(u), float(t)) for u, t in d["a"]), int(d["b"]),
+                          float(d["t"]))
+
+
+_PARDON_MEMORY_S = 24 * 3600.0
+
+
+class SqliteGuardCounters:
+    """The counters half of ``SqliteGuardState`` (one JSON document per account or source)."""
+
     def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    async def counters(self) -> tuple[list[AccountCounters], list[SourceCounters]]:
+        def q(c: sqlite3.Connection) -> tuple[list[AccountCounters], list[SourceCounters]]:
+            accounts = [_account_from(str(u), str(d)) for u, d in c.execute(
+                "SELECT user, data FROM guard_account_counters ORDER BY user")]
+            sources = [_source_from(str(s), str(d)) for s, d in c.execute(
+                "SELECT source, data FROM guard_source_counters ORDER BY source")]
+            return accounts, sources
+        return await self._db.read(q)
+
+    async def save_counters(self, accounts: Sequence[AccountCounters],
+                            sources: Sequence[SourceCounters], *,
+                            forget_accounts: Sequence[str] = (),
+                            forget_sources: Sequence[str] = ()) -> None:
+        account_rows = [(a.user, _account_json(a), max((f.at for f in a.failures), default=0.0))
+                        for a in accounts]
+        source_rows = [(s.source, _source_json(s), max(s.failures, default=0.0))
+                       for s in sources]
+        gone_accounts = [(u,) for u in forget_accounts]
+        gone_sources = [(s,) for s in forget_sources]
+
+        def q(c: sqlite3.Connection) -> None:
+            c.executemany("DELETE FROM guard_account_counters WHERE user = ?", gone_accounts)
+            c.executemany("DELETE FROM guard_source_counters WHERE source = ?", gone_sources)
+            c.executemany("INSERT OR REPLACE INTO guard_account_counters (user, data, "
+                          "updated_at) VALUES (?, ?, ?)", account_rows)
+            c.executemany("INSERT OR REPLACE INTO guard_source_counters (source, data, "
+                          "updated_at) VALUES (?, ?, ?)", source_rows)
+        await self._db.write(q)
+
+    async def add_pardon(self, subject: str, at: float) -> int:
+        def q(c: sqlite3.Connection) -> int:
+            c.execute("DELETE FROM guard_pardons WHERE at < ?", (at - _PARDON_MEMORY_S,))
+            cur = c.execute("INSERT INTO guard_pardons (subject, at) VALUES (?, ?)",
+                            (subject, at))
+            return int(cur.lastrowid or 0)
+        return await self._db.write(q)
+
+    async def pardons_after(self, seq: int) -> list[Pardon]:
+        def q(c: sqlite3.Connection) -> list[Pardon]:
+            return [Pardon(int(n), str(subject), float(at)) for n, subject, at in c.execute(
+                "SELECT seq, subject, at FROM guard_pardons WHERE seq > ? ORDER BY seq",
+                (seq,))]
+        return await self._db.read(q)
+
+
+
+class SqliteGuardState(SqliteGuardCounters):
+    def __init__(self, db: _Db) -> None:
+        super().__init__(db)
         self._db = db
 
     async def bans(self) -> list[Ban]:

@@ -2,8 +2,11 @@
 
 One SQLite database (``mailfort.db``, WAL, ``synchronous=FULL``). Every write transaction is a
 job on ONE dedicated writer thread (a single-worker executor), so the event loop never waits on
-fsync and writes are serialised without locks. Reads run on a second thread with its own
-read-only connection (see ``_Database``). Message blobs are files (``blobs.py``), written
+fsync and writes are serialised without locks; jobs that queue up meanwhile share the next
+transaction and its fsync (group commit, ``_Database.write``). Messages under 64 KiB are kept
+in the database (``inline_blobs``), so their delivery costs that one fsync. Reads run on a
+second thread with its own read-only connection (see ``_Database``). Larger message blobs are
+files (``blobs.py``), written
 and fsynced on a separate small pool *before* the transaction that references them, so blob
 I/O of one delivery overlaps the commit of another.
 
@@ -15,6 +18,7 @@ on the event loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import datetime as dt
 import importlib.resources
@@ -22,16 +26,20 @@ import os
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 
 from mailfort.core.clock import Clock, SystemClock
 from mailfort.mail.message import ParsedMessage
+from mailfort.mail.search import SearchKey
 from mailfort.store.api import DEFAULT_MAILBOXES
 from mailfort.store.errors import InvalidMailboxName, StoreError
 from mailfort.store.sqlite import queries as q
 from mailfort.store.sqlite.blobs import BlobStore, blob_id_of
 from mailfort.store.sqlite.notifier import InProcessNotifier
+from mailfort.store.sqlite.acl import SqliteAclStore, charged
+from mailfort.store.sqlite.labels import SqliteLabelStore
 from mailfort.store.sqlite.security import SqliteSecurityStore
 from mailfort.store.types import (
     AppendResult,
@@ -44,6 +52,7 @@ from mailfort.store.types import (
     MailboxStatus,
     MessageMeta,
     SearchData,
+    SearchHits,
     Snapshot,
     User,
     UserId,
@@ -54,7 +63,15 @@ __all__ = ["SqliteMailStore", "open_sqlite_store", "normalize_mailbox_name", "DB
 T = TypeVar("T")
 
 DB_FILENAME: Final = "mailfort.db"
-_MIGRATIONS: Final = ((1, "0001_initial.sql"), (2, "0002_security.sql"))
+_MIGRATIONS: Final = ((1, "0001_initial.sql"), (2, "0002_security.sql"), (3, "0003_acl.sql"),
+                        (5, "0005_labels.sql"), (6, "0006_guard_counters.sql"))
+# 0004 (the SEARCH index, inline blobs) is applied by its own rule: see SqliteMailStore.migrate.
+_SEARCH_INDEX_MIGRATION: Final = (4, "0004_search_index.sql")
+# Messages below this size are kept inside the database (one fsync: the commit's); larger
+# ones are blob files. docs/decisions/003-blob-storage.md has the measurements.
+INLINE_BLOB_MAX_BYTES: Final = 64 * 1024
+# Write jobs that queued up while the writer was busy are committed together, one fsync.
+_MAX_GROUP_COMMIT: Final = 64
 MAX_MAILBOX_NAME_CHARS: Final = 1024
 MAX_MAILBOX_DEPTH: Final = 64
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
@@ -80,6 +97,25 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
+@dataclass(slots=True)
+class _WriteJob:
+    fn: Callable[[sqlite3.Connection], object]
+    future: asyncio.Future[object]
+    loop: asyncio.AbstractEventLoop
+    is_durable: bool
+
+
+def _settle(future: asyncio.Future[object], is_ok: bool, value: object) -> None:
+    if future.done():  # the caller was cancelled
+        return
+    if is_ok:
+        future.set_result(value)
+    elif isinstance(value, Exception):
+        future.set_exception(value)
+    else:
+        future.set_exception(StoreError("the write was interrupted"))
+
+
 class _Lane:
     """One connection and the one thread that uses it."""
 
@@ -89,6 +125,7 @@ class _Lane:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=name)
         self._conn: sqlite3.Connection | None = None
+        self._sync = "FULL"  # q.SQL_PRAGMAS sets synchronous = FULL
 
     def _connect(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
@@ -123,6 +160,46 @@ class _Lane:
     async def submit(self, job: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, job)
 
+    def post(self, job: Callable[[], None]) -> None:
+        """Queue ``job`` on the lane's thread without waiting for it."""
+        self._executor.submit(job)
+
+    def run_batch(self, fns: Sequence[Callable[[sqlite3.Connection], object]],
+                  is_durable: bool) -> list[tuple[bool, object]]:
+        """On the lane's thread: one write transaction for all ``fns``; per fn (ok, result or
+        exception). A lone fn runs without a savepoint and its exception rolls back."""
+        conn = self._conn
+        if conn is None:
+            raise StoreError("the store is closed")
+        sync = "FULL" if is_durable else "NORMAL"
+        if sync != self._sync:
+            conn.execute(f"PRAGMA synchronous = {sync}")
+            self._sync = sync
+        if len(fns) == 1:
+            try:
+                return [(True, self._in_transaction(fns[0], "BEGIN IMMEDIATE"))]
+            except Exception as exc:
+                return [(False, exc)]
+        outcomes: list[tuple[bool, object]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for fn in fns:
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = fn(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((False, exc))
+                    continue
+                conn.execute("RELEASE job")
+                outcomes.append((True, result))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return outcomes
+
     async def open(self) -> None:
         await self.submit(self._connect)
 
@@ -155,6 +232,8 @@ class _Database:
         self._writer = _Lane(path, "mailfort-sqlite-w", is_writer=True)
         self._reader = _Lane(path, "mailfort-sqlite-r", is_writer=False)
         self._is_reader_open = False
+        # Filled on the event loop, emptied on the writer thread (deque ops are atomic).
+        self._queue: collections.deque[_WriteJob] = collections.deque()
 
     async def open(self) -> None:
         await self._writer.open()
@@ -164,9 +243,41 @@ class _Database:
         await self._reader.open()
         self._is_reader_open = True
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in a write transaction; returns after the commit is durable."""
-        return await self._writer.transaction(fn, "BEGIN IMMEDIATE")
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *,
+                    is_durable: bool = True) -> T:
+        """Run ``fn`` in a write transaction; returns after the commit (durable: fsynced to
+        the WAL; ``is_durable=False`` for advisory state: committed, but its fsync is left to
+        the next durable commit).
+
+        Group commit: jobs that queue up while the writer thread is busy are run together,
+        each in its own SAVEPOINT (a job that raises is rolled back alone and gets its
+        exception), under one BEGIN IMMEDIATE ... COMMIT and so one fsync. Every caller gets
+        its result only after that commit.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[object] = loop.create_future()
+        self._queue.append(_WriteJob(fn, future, loop, is_durable))
+        self._writer.post(self._commit_queued)
+        return cast(T, await future)
+
+    def _commit_queued(self) -> None:
+        """On the writer thread: run every queued job in one transaction."""
+        jobs: list[_WriteJob] = []
+        while self._queue and len(jobs) < _MAX_GROUP_COMMIT:
+            jobs.append(self._queue.popleft())
+        if not jobs:
+            return  # an earlier call took them
+        outcomes: list[tuple[bool, object]]
+        try:
+            outcomes = self._writer.run_batch([j.fn for j in jobs],
+                                              any(j.is_durable for j in jobs))
+        except BaseException as exc:  # the batch failed as a whole (BEGIN/COMMIT)
+            outcomes = [(False, exc)] * len(jobs)
+        for job, (is_ok, value) in zip(jobs, outcomes, strict=True):
+            try:
+                job.loop.call_soon_threadsafe(_settle, job.future, is_ok, value)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a read transaction (one consistent snapshot)."""
@@ -266,10 +377,18 @@ class SqliteMessages:
         when = _aware(internal_date)
         blob_id = blob_id_of(raw)
         loop = asyncio.get_running_loop()
+        if len(raw) < INLINE_BLOB_MAX_BYTES:  # one transaction, one fsync: no blob file
+            def deliver(c: sqlite3.Connection) -> AppendResult:
+                q.insert_inline_blob(c, blob_id, raw)
+                return q.append_message(c, mailbox_id, blob_id, parsed, encoded, when)
+            result = await self._db.write(lambda c: charged(c, mailbox_id, deliver))
+            self._notifier.publish((mailbox_id,))
+            return result
         with self._blobs.reserve(blob_id):
             await loop.run_in_executor(self._blob_pool, self._blobs.write, blob_id, raw)
-            result = await self._db.write(
-                lambda c: q.append_message(c, mailbox_id, blob_id, parsed, encoded, when))
+            result = await self._db.write(lambda c: charged(
+                c, mailbox_id,
+                lambda c: q.append_message(c, mailbox_id, blob_id, parsed, encoded, when)))
         self._notifier.publish((mailbox_id,))
         return result
 
@@ -277,7 +396,10 @@ class SqliteMessages:
         return await self._db.read(lambda c: q.snapshot(c, mailbox_id))
 
     async def claim_recent(self, mailbox_id: MailboxId) -> int:
-        return await self._db.write(lambda c: q.claim_recent(c, mailbox_id))
+        # \Recent is advisory (RFC 3501 §2.3.2; gone in RFC 9051): the claim is committed
+        # without an fsync of its own, so SELECT costs no durable write. A crash may hand the
+        # same messages to a session again as \Recent; no message data is at stake.
+        return await self._db.write(lambda c: q.claim_recent(c, mailbox_id), is_durable=False)
 
     async def changes_since(self, mailbox_id: MailboxId, modseq: int) -> list[Change]:
         return await self._db.read(lambda c: q.changes_since(c, mailbox_id, modseq))
@@ -288,7 +410,13 @@ class SqliteMessages:
     async def search_data(self, mailbox_id: MailboxId, uids: Sequence[int]) -> list[SearchData]:
         return await self._db.read(lambda c: q.search_data(c, mailbox_id, uids))
 
+    async def search(self, mailbox_id: MailboxId, key: SearchKey) -> SearchHits:
+        return await self._db.read(lambda c: q.search_uids(c, mailbox_id, key))
+
     async def read_blob(self, blob_id: BlobId) -> bytes:
+        inline = await self._db.read(lambda c: q.inline_blob(c, blob_id))
+        if inline is not None:
+            return inline
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._blob_pool, self._blobs.read, blob_id)
 
@@ -310,14 +438,16 @@ class SqliteMessages:
 
     async def copy(self, src: MailboxId, uids: Sequence[int], dst: MailboxId,
                    ) -> tuple[int, list[tuple[int, int]]]:
-        result = await self._db.write(lambda c: q.copy_messages(c, src, uids, dst, False))
+        result = await self._db.write(lambda c: charged(
+            c, dst, lambda c: q.copy_messages(c, src, uids, dst, False)))
         if result[1]:
             self._notifier.publish((dst,))
         return result
 
     async def move(self, src: MailboxId, uids: Sequence[int], dst: MailboxId,
                    ) -> tuple[int, list[tuple[int, int]]]:
-        result = await self._db.write(lambda c: q.copy_messages(c, src, uids, dst, True))
+        result = await self._db.write(lambda c: charged(
+            c, dst, lambda c: q.copy_messages(c, src, uids, dst, True)))
         if result[1]:
             self._notifier.publish((dst, src))
         return result
@@ -339,6 +469,8 @@ class SqliteMailStore:
         self._mailboxes = SqliteMailboxes(db, notifier, clock)
         self._messages = SqliteMessages(db, blobs, self._blob_pool, notifier)
         self._security = SqliteSecurityStore(db)
+        self._labels = SqliteLabelStore(db)
+        self._acl = SqliteAclStore(db, clock, notifier.publish)
         self._is_closed = False
 
     @property
@@ -359,6 +491,17 @@ class SqliteMailStore:
         return self._security
 
     @property
+    def labels(self) -> SqliteLabelStore:
+        """Mailbox labels and honeytokens (``store.labels.LabelStore``), same database."""
+        return self._labels
+
+    @property
+    def acl(self) -> SqliteAclStore:
+        """Groups, roles, ACLs, shared mailboxes and quotas (``store.acl.AclStore``) in the
+        same database. Quota limits are enforced by ``messages`` append/copy/move."""
+        return self._acl
+
+    @property
     def notifier(self) -> InProcessNotifier:
         return self._notifier
 
@@ -376,6 +519,11 @@ class SqliteMailStore:
                 if q.schema_version(c) < version:
                     q.apply_migration(c, version, script)
             await self._db.write(step)
+        # Applied whenever its tables are missing, whatever user_version says (it was numbered
+        # after 0005 had shipped to some databases), in one transaction with the backfill.
+        index_script = (package / _SEARCH_INDEX_MIGRATION[1]).read_text(encoding="utf-8")
+        await self._db.write(lambda c: q.apply_search_index_migration(
+            c, _SEARCH_INDEX_MIGRATION[0], index_script))
 
     async def collect_garbage(self) -> int:
         """Remove parsed contents and blob files no message references (orphans of a crash
@@ -384,6 +532,7 @@ class SqliteMailStore:
         Returns the number of blob files removed."""
         def sweep(c: sqlite3.Connection) -> int:
             q.delete_unreferenced_contents(c)
+            q.delete_unindexed_docs(c)
             return self._blobs.sweep(q.referenced_blobs(c))
         return await self._db.write(sweep)
 
