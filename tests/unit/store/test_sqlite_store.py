@@ -18,7 +18,7 @@ import pytest
 from mailfort.mail.message import ParsedMessage, Part
 from mailfort.store.sqlite import SqliteMailStore, open_sqlite_store
 from mailfort.store.sqlite.blobs import BlobStore, blob_id_of
-from mailfort.store.sqlite.store import DB_FILENAME, INLINE_BLOB_MAX_BYTES
+from mailfort.store.sqlite.store import _MIGRATIONS, DB_FILENAME, INLINE_BLOB_MAX_BYTES
 from mailfort.store.types import BlobId, FlagMode, MailboxInfo
 
 HASH = "$argon2id$fake"  # noqa: S105 (not a credential)
@@ -189,7 +189,7 @@ async def test_pragmas_and_file_modes(tmp_path: Path) -> None:
     conn = sqlite3.connect(data / DB_FILENAME)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == max(v for v, _ in _MIGRATIONS)
     finally:
         conn.close()
 
