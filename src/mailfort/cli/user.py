@@ -64,6 +64,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     d.add_argument("name")
     d.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     users.add_parser("list", help="list accounts", description="List accounts.")
+    e = users.add_parser(
+        "expire", help="make the user choose a new password at next login",
+        description="Mark the account's password as expired (for example on evidence of "
+                    "compromise): IMAP logins with it get NO [EXPIRED] until a new password "
+                    "is set with `mailfort user passwd`. App passwords and tokens are not "
+                    "affected; revoke them separately if they may be compromised too.")
+    e.add_argument("name")
     i = users.add_parser(
         "import", help="import accounts from a Dovecot passwd-file or CSV",
         description="Import accounts with their existing password hashes. Supported: "
@@ -262,6 +269,17 @@ async def _run(args: argparse.Namespace) -> int:
             return 0
         if action == "import":
             return await _import(args, rt.store, security_state(rt.store), rt.hashing)
+        if action == "expire":
+            target = await rt.store.users.get(args.name)
+            if target is None:
+                raise UsageError(f"no such user: {args.name}")
+            states = security_state(rt.store).password_states
+            current = await states.get(target.id)
+            await states.put(PasswordState(target.id, current.changed_at if current else None,
+                                           True))
+            print(f"{args.name} must choose a new password: IMAP logins with the current one "
+                  "now get NO [EXPIRED]. Set it with `mailfort user passwd`.")
+            return 0
         if action in ("add", "passwd"):
             assert password is not None
             policy = PasswordPolicy.default(policy_settings(settings))

@@ -31,5 +31,5 @@ class Secret(Generic[T]):
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
 
-    def __reduce__(self) -> object:  # never pickle a secret by accident
+    def __reduce__(self) -> str | tuple[object, ...]:  # never pickle a secret by accident
         raise TypeError("Secret values cannot be pickled")

@@ -83,3 +83,35 @@ def test_user_names_are_checked(tmp_path: Path, name: str) -> None:
     assert result.returncode == 2
     assert b"invalid user name" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+def test_user_expire_marks_the_password_and_passwd_clears_it(tmp_path: Path) -> None:
+    import asyncio
+
+    from mailfort.store.sqlite import open_sqlite_store
+
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[storage]\ndata_dir = "data"\n[auth]\nargon2_memory_kib = 1024\n'
+                   "argon2_time_cost = 1\n")
+    base = ("--config", str(cfg))
+    assert _run(*base, "user", "add", "carol@example.com", "--password-stdin",
+                stdin=b"a-long-enough-passphrase\n").returncode == 0
+    missing = _run(*base, "user", "expire", "nobody@example.com")
+    assert missing.returncode == 2 and b"no such user" in missing.stderr
+
+    async def must_change() -> bool:
+        store = await open_sqlite_store(tmp_path / "data")
+        try:
+            user = await store.users.get("carol@example.com")
+            assert user is not None
+            state = await store.security.password_states.get(user.id)
+            return state is not None and state.must_change
+        finally:
+            await store.close()
+
+    assert not asyncio.run(must_change())
+    assert _run(*base, "user", "expire", "carol@example.com").returncode == 0
+    assert asyncio.run(must_change())
+    assert _run(*base, "user", "passwd", "carol@example.com", "--password-stdin",
+                stdin=b"another-long-passphrase\n").returncode == 0
+    assert not asyncio.run(must_change())
