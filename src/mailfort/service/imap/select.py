@@ -20,7 +20,7 @@ from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Check, Close, Select, Unselect
 from mailfort.mail.flags import DELETED, PERMANENT_FLAGS, RECENT, SEEN, SYSTEM_FLAGS
 from mailfort.mail.uidset import SequenceSet
-from mailfort.acl.policy import Operation
+from mailfort.acl.policy import Operation, is_read_write, permanent_flags
 from mailfort.acl.rights import Right
 from mailfort.service.imap.access import NONEXISTENT
 from mailfort.service.imap.errors import Completion, no, ok
@@ -52,6 +52,9 @@ class SelectedMailbox:
         self.uids: list[int] = list(snapshot.uids)
         self.flags: dict[int, frozenset[str]] = dict(zip(snapshot.uids, snapshot.flags,
                                                          strict=True))
+        # Each message's MODSEQ as of the last change this view learned of (FETCH MODSEQ is
+        # answered from here; STORE and the change log keep it current).
+        self.modseqs: dict[int, int] = dict(zip(snapshot.uids, snapshot.modseqs, strict=True))
         self.recent: set[int] = set()
         if first_recent_uid is not None:
             self.recent = {u for u in self.uids if u >= first_recent_uid}
@@ -136,9 +139,12 @@ class SelectedMailbox:
                 if not self.uids or uid > self.uids[-1]:
                     self.uids.append(uid)
                     self.flags[uid] = change.flags
+                    self.modseqs[uid] = change.modseq
                     self.keywords.update(f for f in change.flags if not f.startswith("\\"))
                     added = True
             elif change.kind is ChangeKind.FLAGS:
+                if uid in self.flags and uid not in self.gone:
+                    self.modseqs[uid] = max(self.modseqs.get(uid, 0), change.modseq)
                 if uid in self.flags and uid not in self.gone and self.flags[uid] != change.flags:
                     self.flags[uid] = change.flags
                     self.flags_changed.add(uid)
@@ -164,6 +170,7 @@ class SelectedMailbox:
                 out += b"* %d EXPUNGE\r\n" % (i + 1)
                 del self.uids[i]
                 self.flags.pop(uid, None)
+                self.modseqs.pop(uid, None)
                 self.recent.discard(uid)
                 self.gone.discard(uid)
                 self.flags_changed.discard(uid)
@@ -212,7 +219,8 @@ async def handle_select(session: Session, cmd: Select) -> Completion:
     session.deselect()
     user = session.require_user()
     access = session.require_access()
-    access.selected_place = None
+    access.selected(None, None)
+    generation = await access.generation()  # before the rights are read (access.py)
     place = await access.place(cmd.mailbox)
     refused = NONEXISTENT if place is None else access.check_place(
         Operation.EXAMINE if cmd.is_readonly else Operation.SELECT, place)
@@ -222,10 +230,12 @@ async def handle_select(session: Session, cmd: Select) -> Completion:
             session.write(b"* OK [CLOSED] Previous mailbox closed\r\n")
         return refused or no("Mailbox does not exist", ResponseCode.NONEXISTENT)
     messages = session.store.messages
-    claims = session.is_rev1 and not cmd.is_readonly
+    # RFC 4314 §5.2: without any right that changes the mailbox, SELECT opens READ-ONLY.
+    is_readonly = cmd.is_readonly or not is_read_write(place.rights)
+    claims = session.is_rev1 and not is_readonly
     first_recent = await messages.claim_recent(info.id) if claims else None
     snapshot = await messages.snapshot(info.id)
-    view = SelectedMailbox(session.store, snapshot, is_readonly=cmd.is_readonly,
+    view = SelectedMailbox(session.store, snapshot, is_readonly=is_readonly,
                            first_recent_uid=first_recent)
     out = bytearray()
     if had_selection:
@@ -234,10 +244,11 @@ async def handle_select(session: Session, cmd: Select) -> Completion:
     if session.is_rev1:
         out += b"* %d RECENT\r\n" % len(view.recent)
     out += b"* FLAGS " + view.flags_list() + b"\r\n"
-    if cmd.is_readonly:
+    if is_readonly:
         out += b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n"
     else:
-        out += (b"* OK [PERMANENTFLAGS " + encoder.flag_list((*PERMANENT_FLAGS, "\\*"))
+        out += (b"* OK [PERMANENTFLAGS "
+                + encoder.flag_list(permanent_flags(place.rights, PERMANENT_FLAGS))
                 + b"] Flags permitted\r\n")
     if session.is_rev1:
         unseen = view.first_unseen_seq()
@@ -245,12 +256,19 @@ async def handle_select(session: Session, cmd: Select) -> Completion:
             out += b"* OK [UNSEEN %d] First unseen\r\n" % unseen
     out += b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % snapshot.mailbox.uidvalidity
     out += b"* OK [UIDNEXT %d] Predicted next UID\r\n" % snapshot.mailbox.uidnext
+    if not session.is_rev1:
+        # RFC 9051 §6.3.2: an IMAP4rev2 server MUST send a LIST response with the mailbox name
+        # (its attributes accurate: the special-use one, which we know without listing).
+        special = info.special_use.encode("ascii") if info.special_use else b""
+        out += (b"* LIST (" + special + b') "/" ' + encoder.mailbox_name(place.name)
+                + b"\r\n")
     session.write(bytes(out))
     session.set_selected(view)
-    access.selected_place, access.selected_rights = place, place.rights
-    await session.audit.selected(user.name, info.id, place.name, is_readonly=cmd.is_readonly)
-    if cmd.is_readonly:
-        return ok("EXAMINE completed", ResponseCode.READ_ONLY)
+    access.selected(place, generation)
+    await session.audit.selected(user.name, info.id, place.name, is_readonly=is_readonly)
+    if is_readonly:
+        return ok("EXAMINE completed" if cmd.is_readonly else "SELECT completed",
+                  ResponseCode.READ_ONLY)
     return ok("SELECT completed", ResponseCode.READ_WRITE)
 
 
