@@ -30,7 +30,8 @@ __all__ = ["ANYONE", "GROUP_PREFIX", "InvalidIdentifier", "NegativeRightsUnsuppo
            "Identifier", "IdentifierKind", "parse_identifier", "AclEntry", "Principal",
            "Owner", "OwnerKind", "OWNER_RIGHTS", "OWNER_GROUP_RIGHTS", "effective_rights",
            "Operation", "Target", "REQUIRED", "Outcome", "Decision", "decide",
-           "store_rights", "permitted_flags", "is_visible"]
+           "store_rights", "permitted_flags", "is_visible", "STATE_CHANGING_RIGHTS",
+           "is_read_write", "permanent_flags"]
 
 ANYONE: Final = "anyone"
 GROUP_PREFIX: Final = "$"
@@ -277,3 +278,28 @@ def permitted_flags(rights: Rights, flags: Iterable[str]) -> frozenset[str]:
         if need in rights:
             out.add(flag)
     return frozenset(out)
+
+
+# RFC 4314 §5.2: a SELECT is READ-ONLY when none of "i", "e" and the shared-flag rights is
+# held. Every flag is shared in Mailfort (one flag set per message, \Seen included), so the
+# shared-flag rights are "s", "w" and "t".
+STATE_CHANGING_RIGHTS: Final = Rights.of(_R.INSERT, _R.EXPUNGE, _R.SEEN, _R.WRITE,
+                                         _R.DELETE_MESSAGE)
+
+
+def is_read_write(rights: Rights) -> bool:
+    """May a SELECT with these rights answer READ-WRITE? (RFC 4314 §5.2)"""
+    return bool(rights & STATE_CHANGING_RIGHTS)
+
+
+def permanent_flags(rights: Rights, flags: Iterable[str]) -> tuple[str, ...]:
+    """The PERMANENTFLAGS a SELECT announces: of ``flags`` (the system flags, in order),
+    those the user may change (\\Seen with ``s``, \\Deleted with ``t``, any other with
+    ``w``), then ``\\*`` (new keywords) only with ``w`` (RFC 4314 §5.2: never list a flag
+    the user cannot change)."""
+    ordered = tuple(flags)
+    allowed = permitted_flags(rights, ordered)
+    out = [f for f in ordered if f in allowed]
+    if _R.WRITE in rights:
+        out.append("\\*")
+    return tuple(out)

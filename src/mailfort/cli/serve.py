@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from typing import Final
 
 from mailfort.audit.events import EventSink, NullSink
 from mailfort.cli.bootstrap import AuditRuntime, acl_state, build_security, open_audit, runtime
@@ -28,6 +29,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "directory and a self-signed certificate are created and the "
                     "certificate's SHA-256 fingerprint is printed. SIGHUP reloads the "
                     "certificate; SIGTERM or Ctrl-C stops after closing sessions.")
+
+
+# The GIL hand-over interval for the server process (CPython's default is 5 ms). The store's
+# reader/writer threads take the GIL back after every SQLite step (each row) and to hand
+# their result to the loop; with the event loop busy, each such take waited up to 5 ms, so a
+# 500-row SELECT snapshot could queue for far longer than the query ran. 0.5 ms cut the
+# mixed workload's p99 and raised its ops/s (BENCHMARKS.md; docs/decisions/008).
+SWITCH_INTERVAL_S: Final = 0.0005
 
 
 def _install_uvloop() -> None:
@@ -93,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log, settings.path(settings.log.file) if settings.log.file
                       else None)
     _install_uvloop()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # see SWITCH_INTERVAL_S
     try:
         return asyncio.run(_serve(settings))
     except KeyboardInterrupt:

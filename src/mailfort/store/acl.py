@@ -25,7 +25,8 @@ from typing import Final, Protocol
 from mailfort.store.errors import StoreError
 from mailfort.store.types import MailboxId, MailboxInfo, UserId
 
-__all__ = ["SHARED_HOLDER", "GranteeKind", "Grantee", "AclRecord", "Group", "SharedMailbox",
+__all__ = ["SHARED_HOLDER", "GENERATION_STALE_S", "GranteeKind", "Grantee", "AclRecord",
+           "Group", "SharedMailbox",
            "QuotaRootKind", "QuotaRoot", "QuotaState", "NoSuchGroup", "GroupExists",
            "NoSuchSharedMailbox", "SharedMailboxExists", "OverQuota", "Groups", "Roles",
            "AclEntries", "SharedMailboxes", "Quotas", "AclStore"]
@@ -33,6 +34,10 @@ __all__ = ["SHARED_HOLDER", "GranteeKind", "Grantee", "AclRecord", "Group", "Sha
 # The internal account that holds shared mailboxes. "#" is outside the user-name alphabet
 # (auth.usernames), so nobody can create, or log in as, this account; it is also disabled.
 SHARED_HOLDER: Final = "#shared"
+
+# How stale AclEntries.generation may be for changes made by ANOTHER process on the same
+# database (``mailfort acl set`` while the server runs). Changes in the process are seen at once.
+GENERATION_STALE_S: Final = 1.0
 
 
 class NoSuchGroup(StoreError):
@@ -177,6 +182,14 @@ class AclEntries(Protocol):
         """Every entry naming this user, one of these groups, or anyone, on mailboxes of
         OTHER accounts (and the shared holder): what LIST needs to show ``Other Users/`` and
         ``Shared/`` without scanning every mailbox. One query."""
+        ...
+
+    async def generation(self) -> int:
+        """A number that grows whenever an ACL entry, a group membership or a group
+        changes: what a selected session compares (O(1)) before each FETCH/SEARCH to learn
+        that its rights must be read again. Answered from memory; a change made through
+        another store on the same database (the CLI) is seen within
+        :data:`GENERATION_STALE_S`, when the backend reads its counter again."""
         ...
 
 

@@ -56,6 +56,7 @@ class _World:
         self.shared: dict[str, tuple[int, int | None, int | None]] = {}  # name -> gid, limits
         self.user_quotas: dict[int, tuple[int | None, int | None]] = {}
         self.next_id = 1
+        self.generation = 0  # AclEntries.generation: grows on every ACL or group change
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -126,6 +127,7 @@ class _Groups:
         if any(g == gid for g, _, _ in self.w.shared.values()):
             raise StoreError("the group owns a shared mailbox")
         del self.w.groups[name.casefold()]
+        self.w.generation += 1
         self.w.members = {(g, u) for g, u in self.w.members if g != gid}
         for key in [k for k in self.w.acl if k[1] == "group" and k[2] == gid]:
             del self.w.acl[key]
@@ -140,12 +142,14 @@ class _Groups:
             raise NoSuchUser(str(user_id))
         fresh = (gid, user_id) not in self.w.members
         self.w.members.add((gid, user_id))
+        self.w.generation += 1
         return fresh
 
     async def remove_member(self, group: str, user_id: UserId) -> bool:
         gid, _ = self.w.group(group)
         present = (gid, user_id) in self.w.members
         self.w.members.discard((gid, user_id))
+        self.w.generation += 1
         return present
 
     async def members(self, group: str) -> list[str]:
@@ -210,6 +214,7 @@ class _Entries:
         if mailbox_id not in self.w.mailboxes:
             raise NoSuchMailbox(str(mailbox_id))
         kind, ident = self._key(grantee)
+        self.w.generation += 1
         if rights:
             self.w.acl[(mailbox_id, kind, ident)] = rights
         else:
@@ -220,7 +225,11 @@ class _Entries:
             kind, ident = self._key(grantee)
         except (NoSuchUser, NoSuchGroup):
             return False
+        self.w.generation += 1
         return self.w.acl.pop((mailbox_id, kind, ident), None) is not None
+
+    async def generation(self) -> int:
+        return self.w.generation
 
     async def granted_to(self, user_id: UserId, groups: frozenset[str],
                          ) -> list[tuple[MailboxInfo, AclRecord]]:

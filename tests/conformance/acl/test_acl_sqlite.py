@@ -226,3 +226,40 @@ def test_migration_backfills_usage(tmp_path: Path) -> None:
         finally:
             await store.close()
     asyncio.run(check())
+
+
+async def test_generation_sees_another_process_within_the_staleness_bound(
+        tmp_path: Path) -> None:
+    """``mailfort acl set`` runs in another process on the same database: the server's
+    in-memory generation must learn of it after at most GENERATION_STALE_S (one read), and
+    never by a query per call before that."""
+    from mailfort.store.acl import GENERATION_STALE_S
+    from mailfort.store.sqlite.acl import SqliteAclStore
+
+    class Clock:
+        def __init__(self) -> None:
+            self.t = 1000.0
+
+        def now(self) -> float:
+            return self.t
+
+        def monotonic(self) -> float:
+            return self.t
+
+    server = await _open(tmp_path)
+    cli = await _open(tmp_path)  # a second store on the same files, as the CLI opens it
+    try:
+        alice = await server.users.create("alice", "$argon2id$x")
+        await server.users.create("bob", "$argon2id$x")
+        box = await server.mailboxes.create(alice.id, "Projects")
+        clock = Clock()
+        watched = SqliteAclStore(server._db, clock, lambda ids: None)  # noqa: SLF001
+        before = await watched.acl.generation()
+        await cli.acl.acl.set(box.id, Grantee(GranteeKind.USER, "bob"), "lr")
+        clock.t += GENERATION_STALE_S / 2
+        assert await watched.acl.generation() == before  # served from memory
+        clock.t += GENERATION_STALE_S
+        assert await watched.acl.generation() > before  # read again: the CLI's change
+    finally:
+        await cli.close()
+        await server.close()

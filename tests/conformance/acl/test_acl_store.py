@@ -187,3 +187,37 @@ async def test_quota_limits(backend: Backend) -> None:
     assert (await q.get(shared)).message_limit == 2
     with pytest.raises(NoSuchUser):  # the holder is no user to quota
         await q.get(QuotaRoot(QuotaRootKind.USER, "#shared"))
+
+
+async def test_generation_grows_on_every_acl_or_group_change(backend: Backend) -> None:
+    """What a selected session compares before each FETCH/SEARCH (revocation at once)."""
+    acl = backend.acl.acl
+    groups = backend.acl.groups
+    alice = await backend.create_user("alice")
+    bob = await backend.create_user("bob")
+    box = await backend.create_mailbox(alice, "Projects")
+    seen = [await acl.generation()]
+    assert await acl.generation() == seen[-1]  # nothing changed: the same number
+
+    async def changed() -> None:
+        now = await acl.generation()
+        assert now > seen[-1]
+        seen.append(now)
+
+    await acl.set(box, BOB, "lr")
+    await changed()
+    await acl.set(box, BOB, "l")  # a narrower grant is a change too
+    await changed()
+    assert await acl.delete(box, BOB) is True
+    await changed()
+    await groups.create("sales")
+    await groups.add_member("sales", bob)
+    await changed()
+    await groups.remove_member("sales", bob)
+    await changed()
+    await groups.delete("sales")
+    await changed()
+    # A refused change changes nothing.
+    with pytest.raises(NoSuchUser):
+        await acl.set(box, Grantee(GranteeKind.USER, "ghost"), "l")
+    assert await acl.generation() == seen[-1]

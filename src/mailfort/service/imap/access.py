@@ -132,6 +132,7 @@ class Access:
         self._audit = audit
         self.selected_rights: Rights = ALL_RIGHTS  # rights on the selected mailbox (at SELECT)
         self.selected_place: Place | None = None
+        self._selected_generation: int | None = None  # ACL generation those rights are of
 
     @classmethod
     async def at_login(cls, store: MailStore, acl: AclStore | None, user: User,
@@ -210,16 +211,34 @@ class Access:
     async def inherit_acl(self, place: Place, created: MailboxInfo) -> None:
         """A mailbox created in another account starts with its nearest existing parent's
         ACL (RFC 4314 §5.1.1), so whoever could see the tree can see the new child."""
+        await self.apply_inherited(await self.acl_to_inherit(place, skip=created.id),
+                                   (created,))
+
+    async def acl_to_inherit(self, place: Place, *, skip: MailboxId | None = None,
+                             ) -> list[AclRecord]:
+        """The ACL a new mailbox at ``place`` (in another account or a shared tree) starts
+        with: its nearest existing ancestor's. Read it BEFORE creating the missing
+        intermediate parents, which must inherit it too (else the new leaf would inherit
+        the empty ACL of a parent made a moment ago). Nothing for personal mailboxes."""
         if place.is_personal or self.acl is None:
-            return
+            return []
         local = parent_name(place.local)
         while local is not None:
             info = await self.store.mailboxes.get(place.account, local)
-            if info is not None and info.id != created.id:
-                for rec in await self.acl.acl.get(info.id):
-                    await self.acl.acl.set(created.id, rec.grantee, rec.rights)
-                return
+            if info is not None and info.id != skip:
+                return await self.acl.acl.get(info.id)
             local = parent_name(local)
+        return []
+
+    async def apply_inherited(self, records: Iterable[AclRecord],
+                              boxes: Iterable[MailboxInfo]) -> None:
+        """Give each of ``boxes`` (just created) the inherited entries."""
+        if self.acl is None:
+            return
+        entries = list(records)
+        for box in boxes:
+            for rec in entries:
+                await self.acl.acl.set(box.id, rec.grantee, rec.rights)
 
     # ---- decisions ------------------------------------------------------------------------
     def check(self, operation: Operation, held: Mapping[Target, Rights], *, name: str,
@@ -264,6 +283,56 @@ class Access:
 
     def may_selected(self, right: Right) -> bool:
         return right in self.selected_rights
+
+    # ---- prompt revocation (issue #6 gap 3) -----------------------------------------------
+    async def generation(self) -> int | None:
+        """The store's ACL generation (None without an AclStore). Read it BEFORE resolving
+        the place whose rights it will vouch for, so a change in between is never missed."""
+        return None if self.acl is None else await self.acl.acl.generation()
+
+    def selected(self, place: Place | None, generation: int | None) -> None:
+        """Record the selected mailbox (or none) and the ACL generation its rights are of."""
+        self.selected_place = place
+        self.selected_rights = ALL_RIGHTS if place is None else place.rights
+        self._selected_generation = generation
+
+    async def revalidate_selected(self) -> None:
+        """Before FETCH/SEARCH and before pushing updates: O(1) (an in-memory number) unless
+        an ACL entry, group or membership changed since the rights were read; then the
+        user's groups and the rights on the selected mailbox are read again, so a revoked
+        ``r`` (or a removal from the owning group) takes effect at the next command, not at
+        the next SELECT. One's own mailboxes are never re-read: the owner holds every right."""
+        place = self.selected_place
+        if place is None or place.is_personal or self.acl is None:
+            return
+        now = await self.acl.acl.generation()
+        if now == self._selected_generation:
+            return
+        self._selected_generation = now
+        groups = await self.acl.groups.groups_of(self.user.id)
+        self.principal = Principal(self.principal.user, frozenset(groups), self.principal.role)
+        fresh = await self.refreshed(place)
+        self.selected_place, self.selected_rights = fresh, fresh.rights
+
+    async def may_read_selected(self) -> bool:
+        """May the session still be told of changes (EXISTS, FETCH FLAGS) in the selected
+        mailbox? Not once ``r`` is revoked: updates would keep leaking what it holds."""
+        await self.revalidate_selected()
+        return Right.READ in self.selected_rights
+
+    async def check_selected_now(self, operation: Operation) -> Completion | None:
+        """:meth:`check_selected` on up-to-date rights. The selected mailbox is known to the
+        client, so a refusal is always ``NO [NOPERM]`` (and audited), never "no such
+        mailbox", even once ``l`` is gone too."""
+        await self.revalidate_selected()
+        place = self.selected_place
+        if place is None:
+            return None
+        decision = decide(operation, {Target.MAILBOX: self.selected_rights})
+        if decision.is_allowed:
+            return None
+        denied = Decision(Outcome.DENIED, decision.target, decision.missing)
+        return self.refusal(denied, operation, name=place.name, owner=place.owner_text)
 
     # ---- LIST -----------------------------------------------------------------------------
     async def visible(self) -> dict[str, Visible]:

@@ -74,14 +74,14 @@ async def handle_copy(session: Session, cmd: Copy) -> Completion:
 async def handle_move(session: Session, cmd: Move) -> Completion:
     view = session.require_selected()
     user = session.require_user()
-    if view.is_readonly:
-        return no("Mailbox is read-only", ResponseCode.READ_ONLY)
     uids = session.resolve(cmd.sequence_set, is_uid=cmd.is_uid)
     if uids is None:
         return session.bad_sequence()
     target = await _destination(session, Operation.MOVE, cmd.mailbox)
     if not isinstance(target, MailboxInfo):
         return target
+    if view.is_readonly:  # after the rights, as in STORE and EXPUNGE
+        return no("Mailbox is read-only", ResponseCode.READ_ONLY)
     live = [u for u in uids if u not in view.gone]
     if not live:
         return ok("MOVE completed")

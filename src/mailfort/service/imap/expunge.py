@@ -17,13 +17,13 @@ __all__ = ["handle_expunge"]
 
 async def handle_expunge(session: Session, cmd: Expunge) -> Completion:
     view = session.require_selected()
-    if view.is_readonly:
-        return no("Mailbox is read-only", ResponseCode.READ_ONLY)
     access = session.require_access()
     await access.refresh_selected()
-    refused = access.check_selected(Operation.EXPUNGE)
+    refused = access.check_selected(Operation.EXPUNGE)  # rights first, as in STORE
     if refused is not None:
         return refused
+    if view.is_readonly:
+        return no("Mailbox is read-only", ResponseCode.READ_ONLY)
     uids = None
     if cmd.uids is not None:
         uids = session.resolve(cmd.uids, is_uid=True)

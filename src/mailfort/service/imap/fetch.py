@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING, Final
 
+from mailfort.acl.policy import Operation
 from mailfort.acl.rights import Right
 from mailfort.imap import encoder
 from mailfort.imap.codes import ResponseCode
@@ -136,19 +137,21 @@ def _render(item: FetchAtt, meta: MessageMeta, raw: bytes | None, root: Part | N
     return b"BINARY.SIZE[" + _part_spec(item.part) + b"] %d" % len(decoded)
 
 
-_FROM_VIEW: Final = frozenset((FetchItem.FLAGS, FetchItem.UID))
+_FROM_VIEW: Final = frozenset((FetchItem.FLAGS, FetchItem.UID, FetchItem.MODSEQ))
 
 
 async def _fetch_from_view(session: Session, view: SelectedMailbox, uids: list[int],
                            cmd: Fetch) -> Completion:
-    """FETCH of FLAGS and/or UID only: answered from the session's view (kept current by the
-    change log), with no store call. Messages expunged elsewhere count as missing, as they do
+    """FETCH of FLAGS, UID and/or MODSEQ only: answered from the session's view (kept
+    current by the change log and the session's own STOREs), with no store call. Messages expunged elsewhere count as missing, as they do
     on the store path."""
     await view.refresh()
     wants_flags = FetchItem.FLAGS in cmd.items
     wants_uid = cmd.is_uid or FetchItem.UID in cmd.items
+    wants_modseq = FetchItem.MODSEQ in cmd.items
     gone = view.gone
     flags = view.flags
+    modseqs = view.modseqs
     recent = view.recent
     rendered: dict[tuple[frozenset[str], bool], bytes] = {}
     lines: list[bytes] = []
@@ -169,10 +172,17 @@ async def _fetch_from_view(session: Session, view: SelectedMailbox, uids: list[i
             fl = rendered.get((current, is_recent))
             if fl is None:
                 fl = rendered[(current, is_recent)] = flags_bytes(current, is_recent)
-            line = (b"* %d FETCH (UID %d FLAGS %s)\r\n" % (i + 1, uid, fl) if wants_uid
-                    else b"* %d FETCH (FLAGS %s)\r\n" % (i + 1, fl))
+            line = (b"* %d FETCH (UID %d FLAGS %s" % (i + 1, uid, fl) if wants_uid
+                    else b"* %d FETCH (FLAGS %s" % (i + 1, fl))
+        elif wants_uid:
+            line = b"* %d FETCH (UID %d" % (i + 1, uid)
         else:
-            line = b"* %d FETCH (UID %d)\r\n" % (i + 1, uid)
+            line = b"* %d FETCH (" % (i + 1)
+        if wants_modseq:  # the store path's order: UID, FLAGS, then the other items
+            line += b"MODSEQ (%d))\r\n" % modseqs.get(uid, 0) if line[-1:] == b"(" \
+                else b" MODSEQ (%d))\r\n" % modseqs.get(uid, 0)
+        else:
+            line += b")\r\n"
         lines.append(line)
         size += len(line)
         if size >= _CHUNK_BYTES:
@@ -188,6 +198,10 @@ async def _fetch_from_view(session: Session, view: SelectedMailbox, uids: list[i
 
 async def handle_fetch(session: Session, cmd: Fetch) -> Completion:
     view = session.require_selected()
+    # A revoked "r" takes effect now, not at the next SELECT (O(1) unless an ACL changed).
+    refused = await session.require_access().check_selected_now(Operation.FETCH)
+    if refused is not None:
+        return refused
     uids = session.resolve(cmd.sequence_set, is_uid=cmd.is_uid)
     if uids is None:
         return session.bad_sequence()
@@ -220,6 +234,7 @@ async def handle_fetch(session: Session, cmd: Fetch) -> Completion:
                                                      frozenset((SEEN,)))
                 for upd in updates:
                     view.flags[upd.uid] = upd.flags
+                    view.modseqs[upd.uid] = max(view.modseqs.get(upd.uid, 0), upd.modseq)
                     view.flags_changed.discard(upd.uid)
                     seen_now.add(upd.uid)
         for meta in metas:

@@ -34,17 +34,19 @@ def flags_acceptable(flags: tuple[str, ...]) -> bool:
 
 async def handle_store(session: Session, cmd: Store) -> Completion:
     view = session.require_selected()
-    if view.is_readonly:
-        return no("Mailbox is read-only", ResponseCode.READ_ONLY)
     if not flags_acceptable(cmd.flags):
         return TOO_MANY_FLAGS
     access = session.require_access()
     await access.refresh_selected()
+    # Rights first: a SELECT made read-only by missing rights answers NOPERM (and is
+    # audited); READ-ONLY is for EXAMINE by someone who could otherwise write.
     for operation in sorted(store_rights(cmd.flags, is_replace=cmd.mode is StoreMode.REPLACE),
                             key=lambda op: op.value):
         denied = access.check_selected(operation)
         if denied is not None:
             return denied
+    if view.is_readonly:
+        return no("Mailbox is read-only", ResponseCode.READ_ONLY)
     uids = session.resolve(cmd.sequence_set, is_uid=cmd.is_uid)
     if uids is None:
         return session.bad_sequence()
@@ -56,6 +58,7 @@ async def handle_store(session: Session, cmd: Store) -> Completion:
     session.audit.flagged_deleted(session.require_user().name, view.info.name, newly_deleted)
     for upd in updates:
         view.flags[upd.uid] = upd.flags
+        view.modseqs[upd.uid] = max(view.modseqs.get(upd.uid, 0), upd.modseq)
         view.flags_changed.discard(upd.uid)
         view.keywords.update(f for f in upd.flags if not f.startswith("\\"))
     out = bytearray()

@@ -30,7 +30,7 @@ from mailfort.acl.rights import NO_RIGHTS, Right
 from mailfort.service.imap.access import NONEXISTENT, NOPERM, Visible
 from mailfort.service.imap.errors import Completion, no, ok
 from mailfort.store.errors import MailboxExists
-from mailfort.store.types import MailboxStatus, UserId
+from mailfort.store.types import MailboxInfo, MailboxStatus, UserId
 
 if TYPE_CHECKING:
     from mailfort.service.imap.session import Session
@@ -155,13 +155,18 @@ def status_bytes(session: Session, name: str, st: MailboxStatus,
     return b"* STATUS " + encoder.mailbox_name(name) + b" (" + body + b")\r\n"
 
 
-async def _create_parents(session: Session, user_id: UserId, name: str) -> None:
+async def _create_parents(session: Session, user_id: UserId, name: str
+                          ) -> list[MailboxInfo]:
+    """Create the missing ancestors of ``name``; returns those this call created (they
+    inherit the ACL in a foreign tree, as the leaf does: issue #6)."""
+    made: list[MailboxInfo] = []
     for parent in _parents(name):
         if await session.store.mailboxes.get(user_id, parent) is None:
             try:
-                await session.store.mailboxes.create(user_id, parent)
+                made.append(await session.store.mailboxes.create(user_id, parent))
             except MailboxExists:
                 pass
+    return made
 
 
 # ---- handlers ------------------------------------------------------------------------------
@@ -192,9 +197,10 @@ async def handle_create(session: Session, cmd: Create) -> Completion:
     existing = [m.name for m in await session.store.mailboxes.list(place.account)]
     if find_equivalent(place.local, existing) is not None:
         return no("Mailbox already exists", ResponseCode.ALREADYEXISTS)
-    await _create_parents(session, place.account, place.local)
+    inherited = await access.acl_to_inherit(place)  # before any parent is made
+    parents = await _create_parents(session, place.account, place.local)
     created = await session.store.mailboxes.create(place.account, place.local, special)
-    await access.inherit_acl(place, created)
+    await access.apply_inherited(inherited, (*parents, created))
     session.audit.mailbox_created(user.name, place.name)
     return ok("CREATE completed")
 
@@ -258,7 +264,8 @@ async def handle_rename(session: Session, cmd: Rename) -> Completion:
     if find_equivalent(new_place.local, existing) is not None:
         return no("Mailbox already exists", ResponseCode.ALREADYEXISTS)
     account, new = new_place.account, new_place.local
-    await _create_parents(session, account, new)
+    inherited = await access.acl_to_inherit(new_place)  # for parents made on the way
+    await access.apply_inherited(inherited, await _create_parents(session, account, new))
     if source.name == "INBOX":
         target = await boxes.create(account, new)
         snapshot = await session.store.messages.snapshot(source.id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Final
 
+from mailfort.acl.policy import Operation
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Search, SearchReturn
 from mailfort.mail.flags import RECENT, SEEN, canonical_flag
@@ -201,6 +202,10 @@ def _esearch(tag: str, numbers: list[int], ret: SearchReturn, is_uid: bool) -> b
 
 async def handle_search(session: Session, cmd: Search) -> Completion:
     view = session.require_selected()
+    # A revoked "r" takes effect now, not at the next SELECT (O(1) unless an ACL changed).
+    refused = await session.require_access().check_selected_now(Operation.SEARCH)
+    if refused is not None:
+        return refused
     if cmd.charset is not None and cmd.charset.upper() not in _CHARSETS:
         return no("Unsupported charset", ResponseCode.BADCHARSET, b"(UTF-8 US-ASCII)")
     uids = await _run(session, view, cmd.key)

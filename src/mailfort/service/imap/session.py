@@ -280,7 +280,8 @@ class Session:
             result = completion
         self.audit.observe_command(type(command).__name__, time.monotonic() - started)
         outcome = result if isinstance(result, Outcome) else Outcome(result)
-        if self.selected is not None and not isinstance(command, _NO_UPDATES):
+        if self.selected is not None and not isinstance(command, _NO_UPDATES) and (
+                self.access is None or await self.access.may_read_selected()):  # issue #6
             allow = not (isinstance(command, _NO_EXPUNGE) and not command.is_uid)
             # APPEND/COPY may have targeted the selected mailbox: the notifier's call is still
             # queued on the loop, so look at the change log now rather than next time.
@@ -336,6 +337,8 @@ class Session:
         """Push every pending update (called when the notifier rings during IDLE)."""
         if self.selected is not None:
             self.selected.wakeup.clear()
+            if self.access is not None and not await self.access.may_read_selected():
+                return  # "r" revoked: tell nothing more of this mailbox (issue #6)
             await self.selected.refresh()
             self.write(self.selected.updates(allow_expunge=True, is_rev1=self.is_rev1))
 

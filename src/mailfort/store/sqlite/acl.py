@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from mailfort.core.clock import Clock
 from mailfort.store.acl import (
+    GENERATION_STALE_S,
     SHARED_HOLDER,
     AclRecord,
     Grantee,
@@ -173,12 +174,62 @@ def charged(c: sqlite3.Connection, mailbox_id: MailboxId,
     return result
 
 
-# --------------------------------------------------------------------------- groups
+# --------------------------------------------------------------------------- generation
 
-class SqliteGroups:
+_GENERATION_KEY = "acl_generation"  # a row of the schema's `counters` table
+
+
+def _bump_generation(c: sqlite3.Connection) -> int:
+    """In the caller's write transaction: the ACL generation grows by one (any process
+    sharing the database sees it)."""
+    c.execute("INSERT INTO counters (name, value) VALUES (?, 1)"
+              " ON CONFLICT (name) DO UPDATE SET value = value + 1", (_GENERATION_KEY,))
+    return _read_generation(c)
+
+
+def _read_generation(c: sqlite3.Connection) -> int:
+    row = c.execute("SELECT value FROM counters WHERE name = ?", (_GENERATION_KEY,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+class _Generation:
+    """The ACL generation as this process last saw it. Local writes set it at once; the
+    database counter is read again (one indexed read) at most every GENERATION_STALE_S, for
+    changes made by another process. It never goes backwards."""
+
     def __init__(self, db: _Db, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._value = -1
+        self._checked_at: float | None = None
+
+    def saw(self, value: int) -> None:
+        self._value = max(self._value, value)
+
+    async def current(self) -> int:
+        now = self._clock.monotonic()
+        if self._checked_at is None or now - self._checked_at >= GENERATION_STALE_S:
+            self._checked_at = now
+            self.saw(await self._db.read(_read_generation))
+        return self._value
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` then bump the generation, in one write transaction."""
+        def job(c: sqlite3.Connection) -> tuple[T, int]:
+            result = fn(c)
+            return result, _bump_generation(c)
+        result, value = await self._db.write(job)
+        self.saw(value)
+        return result
+
+
+# --------------------------------------------------------------------------- groups
+
+class SqliteGroups:
+    def __init__(self, db: _Db, clock: Clock, generation: _Generation | None = None) -> None:
+        self._db = db
+        self._clock = clock
+        self._generation = generation or _Generation(db, clock)
 
     async def create(self, name: str) -> Group:
         now = self._clock.now()
@@ -199,7 +250,7 @@ class SqliteGroups:
                          (gid,)).fetchone() is not None:
                 raise StoreError("the group owns a shared mailbox")
             c.execute("DELETE FROM groups WHERE id = ?", (gid,))
-        await self._db.write(job)
+        await self._generation.write(job)
 
     async def get(self, name: str) -> Group | None:
         def job(c: sqlite3.Connection) -> Group | None:
@@ -221,7 +272,7 @@ class SqliteGroups:
             cur = c.execute("INSERT OR IGNORE INTO group_members (group_id, user_id)"
                             " VALUES (?, ?)", (gid, int(user_id)))
             return cur.rowcount == 1
-        return await self._db.write(job)
+        return await self._generation.write(job)
 
     async def remove_member(self, group: str, user_id: UserId) -> bool:
         def job(c: sqlite3.Connection) -> bool:
@@ -229,7 +280,7 @@ class SqliteGroups:
             cur = c.execute("DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
                             (gid, int(user_id)))
             return cur.rowcount == 1
-        return await self._db.write(job)
+        return await self._generation.write(job)
 
     async def members(self, group: str) -> builtins.list[str]:
         def job(c: sqlite3.Connection) -> builtins.list[str]:
@@ -311,8 +362,12 @@ def _grantee_key(c: sqlite3.Connection, grantee: Grantee) -> tuple[int, int | No
 
 
 class SqliteAclEntries:
-    def __init__(self, db: _Db) -> None:
+    def __init__(self, db: _Db, generation: _Generation) -> None:
         self._db = db
+        self._generation = generation
+
+    async def generation(self) -> int:
+        return await self._generation.current()
 
     async def get(self, mailbox_id: MailboxId) -> builtins.list[AclRecord]:
         def job(c: sqlite3.Connection) -> builtins.list[AclRecord]:
@@ -335,7 +390,7 @@ class SqliteAclEntries:
             c.execute("INSERT OR REPLACE INTO acl_entries (mailbox_id, grantee_kind,"
                       " grantee_key, user_id, group_id, rights) VALUES (?, ?, ?, ?, ?, ?)",
                       (int(mailbox_id), grantee.kind.value, key, user_id, group_id, rights))
-        await self._db.write(job)
+        await self._generation.write(job)
 
     async def delete(self, mailbox_id: MailboxId, grantee: Grantee) -> bool:
         def job(c: sqlite3.Connection) -> bool:
@@ -346,7 +401,7 @@ class SqliteAclEntries:
             cur = c.execute("DELETE FROM acl_entries WHERE mailbox_id = ? AND grantee_kind = ?"
                             " AND grantee_key = ?", (int(mailbox_id), grantee.kind.value, key))
             return cur.rowcount == 1
-        return await self._db.write(job)
+        return await self._generation.write(job)
 
     async def granted_to(self, user_id: UserId, groups: frozenset[str],
                          ) -> builtins.list[tuple[MailboxInfo, AclRecord]]:
@@ -501,9 +556,10 @@ class SqliteAclStore:
 
     def __init__(self, db: _Db, clock: Clock,
                  publish: Callable[[Iterable[MailboxId]], None]) -> None:
-        self._groups = SqliteGroups(db, clock)
+        generation = _Generation(db, clock)
+        self._groups = SqliteGroups(db, clock, generation)
         self._roles = SqliteRoles(db)
-        self._acl = SqliteAclEntries(db)
+        self._acl = SqliteAclEntries(db, generation)
         self._shared = SqliteSharedMailboxes(db, clock, publish)
         self._quotas = SqliteQuotas(db)
 

@@ -71,6 +71,8 @@ _SEARCH_INDEX_MIGRATION: Final = (4, "0004_search_index.sql")
 # ones are blob files. docs/decisions/003-blob-storage.md has the measurements.
 INLINE_BLOB_MAX_BYTES: Final = 64 * 1024
 # Write jobs that queued up while the writer was busy are committed together, one fsync.
+# Read-only connections, each on its own thread: a small read need not wait behind a big one.
+READER_LANES: Final = 2
 _MAX_GROUP_COMMIT: Final = 64
 MAX_MAILBOX_NAME_CHARS: Final = 1024
 MAX_MAILBOX_DEPTH: Final = 64
@@ -220,17 +222,21 @@ class _Lane:
 
 
 class _Database:
-    """The writer lane (every write, serialised) and a read-only lane.
+    """The writer lane (every write, serialised) and ``READER_LANES`` read-only lanes.
 
-    Reads get their own connection and thread so that a long read (FETCH 1:* of a large
-    mailbox, SEARCH) never holds up commits, and reads are not queued behind fsyncs. In WAL
-    mode a read transaction that starts after a write's commit returned sees that write, so
-    a session still reads its own writes.
+    Reads get their own connections and threads so that a long read (FETCH 1:* of a large
+    mailbox, SEARCH) never holds up commits, and reads are not queued behind fsyncs. A read
+    goes to the reader lane with the fewest reads in flight, so one big read does not hold
+    up the small ones behind it (WAL lets readers run side by side; sqlite3 releases the GIL
+    while it steps). In WAL mode a read transaction that starts after a write's commit
+    returned sees that write, so a session still reads its own writes.
     """
 
     def __init__(self, path: Path) -> None:
         self._writer = _Lane(path, "mailfort-sqlite-w", is_writer=True)
-        self._reader = _Lane(path, "mailfort-sqlite-r", is_writer=False)
+        self._readers = [_Lane(path, f"mailfort-sqlite-r{i}", is_writer=False)
+                         for i in range(READER_LANES)]
+        self._in_flight = [0] * READER_LANES  # reads queued or running, per reader lane
         self._is_reader_open = False
         # Filled on the event loop, emptied on the writer thread (deque ops are atomic).
         self._queue: collections.deque[_WriteJob] = collections.deque()
@@ -240,7 +246,8 @@ class _Database:
 
     async def open_reader(self) -> None:
         """After migrations: the reader needs the schema in place."""
-        await self._reader.open()
+        for reader in self._readers:
+            await reader.open()
         self._is_reader_open = True
 
     async def write(self, fn: Callable[[sqlite3.Connection], T], *,
@@ -281,12 +288,20 @@ class _Database:
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in a read transaction (one consistent snapshot)."""
-        lane = self._reader if self._is_reader_open else self._writer
-        return await lane.transaction(fn, "BEGIN DEFERRED")
+        if not self._is_reader_open:
+            return await self._writer.transaction(fn, "BEGIN DEFERRED")
+        counts = self._in_flight
+        i = counts.index(min(counts))
+        counts[i] += 1
+        try:
+            return await self._readers[i].transaction(fn, "BEGIN DEFERRED")
+        finally:
+            counts[i] -= 1
 
     async def close(self) -> None:
         try:
-            await self._reader.close()
+            for reader in self._readers:
+                await reader.close()
         finally:
             await self._writer.close()
 
