@@ -143,8 +143,8 @@ _FROM_VIEW: Final = frozenset((FetchItem.FLAGS, FetchItem.UID, FetchItem.MODSEQ)
 async def _fetch_from_view(session: Session, view: SelectedMailbox, uids: list[int],
                            cmd: Fetch) -> Completion:
     """FETCH of FLAGS, UID and/or MODSEQ only: answered from the session's view (kept
-    current by the change log and the session's own STOREs), with no store call. Messages expunged elsewhere count as missing, as they do
-    on the store path."""
+    current by the change log and the session's own STOREs), with no store call. Messages
+    expunged elsewhere count as missing, as they do on the store path."""
     await view.refresh()
     wants_flags = FetchItem.FLAGS in cmd.items
     wants_uid = cmd.is_uid or FetchItem.UID in cmd.items
