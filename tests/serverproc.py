@@ -119,8 +119,28 @@ class MailfortProcess:
         return password
 
     def start(self) -> None:
+        """Start the server and wait until both ports answer. On a first start, a port taken
+        by another process between ``free_port()`` and the bind (parallel test workers) is
+        retried with fresh ports, at most three times."""
         if not self.config_path.exists():
             self.write_config()
+        for attempt in range(3):
+            log_path = self.root / "server.log"
+            offset = log_path.stat().st_size if log_path.exists() else 0
+            try:
+                self._launch()
+                self._has_started = True
+                return
+            except RuntimeError:
+                new_log = log_path.read_bytes()[offset:] if log_path.exists() else b""
+                if (getattr(self, "_has_started", False) or attempt == 2
+                        or b"address already in use" not in new_log):
+                    raise
+                self.proc = None
+                self.imaps_port, self.imap_port = free_port(), free_port()
+                self.write_config()
+
+    def _launch(self) -> None:
         log = (self.root / "server.log").open("ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(

@@ -268,12 +268,15 @@ class AuditChain:
         self._checkpoint_every = max(1, checkpoint_every)
         self._checkpoint_interval_s = checkpoint_interval_s
         self._lock = threading.Lock()
+        # Create the file private before SQLite opens it: its -wal and -shm files take the
+        # database file's mode, so they are private too (SECURITY.md row 31).
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
-        if path.stat().st_mode & 0o077:
-            os.chmod(path, 0o600)
         row = self._db.execute("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
         self._last_seq: int = row[0] if row else 0
         self._last_hash: str = row[1] if row else GENESIS_HASH

@@ -234,7 +234,8 @@ class AuditSettings:
     security_mailbox: str = "INBOX"
     dedup_window_s: int = 900  # the same alert (kind, user, sources) at most once per window
     alerts_per_minute: int = 30  # across all kinds, per sink
-    metrics_listen: str = "127.0.0.1:9188"  # loopback only; empty: off
+    # Off unless configured (no listening port an admin did not ask for); loopback only.
+    metrics_listen: str = ""
     geoip_db: str = ""  # a MaxMind .mmdb; empty: country checks off (and said so)
     sensitive_label: str = "sensitive"
     state_save_interval_s: int = 300  # detector state and honeytokens written/reloaded
