@@ -20,7 +20,7 @@ from mailfort.auth.sasl.mechanism import (
 )
 from mailfort.core.secret import Secret
 
-__all__ = ["OAuthBearer", "parse_kvpairs"]
+__all__ = ["BearerExchange", "OAuthBearer", "parse_kvpairs"]
 
 
 def parse_kvpairs(data: bytes) -> dict[str, str]:
@@ -45,11 +45,15 @@ def _saslname(text: str) -> str:
     return text.replace("=2C", ",").replace("=3D", "=")
 
 
-class OAuthBearer:
-    name = "OAUTHBEARER"
+class BearerExchange:
+    """The exchange OAUTHBEARER and XOAUTH2 share: one client response carrying a bearer
+    token; on refusal one JSON error challenge, one acknowledging response, then failure.
+    Subclasses parse the response (``_parse``) and shape the error (``_error_body``)."""
+
+    name = ""
 
     def __init__(self) -> None:
-        self._state = "start"  # start -> done | failed (awaiting the client's ^A)
+        self._state = "start"  # start -> done | failed (awaiting the client's acknowledgement)
 
     def start(self, initial: bytes | None) -> Challenge | Credentials:
         if initial is None:
@@ -64,6 +68,26 @@ class OAuthBearer:
         self._state = "done"
         if len(data) > MAX_RESPONSE_BYTES:
             raise SaslFailed("response too long")
+        return self._parse(data)
+
+    def failure_challenge(self, status: str | None = None) -> Challenge:
+        """The error to send when the token is refused; the client's next response must be
+        an acknowledgement and then ``step`` raises SaslFailed."""
+        self._state = "failed"
+        body = self._error_body(status)
+        return Challenge(json.dumps(body, separators=(",", ":")).encode())
+
+    def _parse(self, data: bytes) -> BearerCredentials:
+        raise NotImplementedError
+
+    def _error_body(self, status: str | None) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class OAuthBearer(BearerExchange):
+    name = "OAUTHBEARER"
+
+    def _parse(self, data: bytes) -> BearerCredentials:
         header, sep, rest = data.partition(b"\x01")
         if not sep:
             raise SaslFailed("missing GS2 header")
@@ -85,9 +109,5 @@ class OAuthBearer:
             raise SaslFailed("no bearer token")
         return BearerCredentials(user, Secret(token.strip()))
 
-    def failure_challenge(self, status: str = "invalid_token") -> Challenge:
-        """The error to send when the token is refused; the client's next response must be
-        ``^A`` and then ``step`` raises SaslFailed."""
-        self._state = "failed"
-        body = {"status": status, "schemes": "bearer", "scope": "imap"}
-        return Challenge(json.dumps(body, separators=(",", ":")).encode())
+    def _error_body(self, status: str | None) -> dict[str, str]:
+        return {"status": status or "invalid_token", "schemes": "bearer", "scope": "imap"}

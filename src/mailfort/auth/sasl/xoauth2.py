@@ -4,40 +4,17 @@ fails."""
 
 from __future__ import annotations
 
-import json
-
-from mailfort.auth.sasl.mechanism import (
-    MAX_RESPONSE_BYTES,
-    BearerCredentials,
-    Challenge,
-    Credentials,
-    SaslFailed,
-)
-from mailfort.auth.sasl.oauthbearer import parse_kvpairs
+from mailfort.auth.sasl.mechanism import BearerCredentials, SaslFailed
+from mailfort.auth.sasl.oauthbearer import BearerExchange, parse_kvpairs
 from mailfort.core.secret import Secret
 
 __all__ = ["XOAuth2"]
 
 
-class XOAuth2:
+class XOAuth2(BearerExchange):
     name = "XOAUTH2"
 
-    def __init__(self) -> None:
-        self._state = "start"
-
-    def start(self, initial: bytes | None) -> Challenge | Credentials:
-        if initial is None:
-            return Challenge(b"")
-        return self.step(initial)
-
-    def step(self, data: bytes) -> Challenge | Credentials:
-        if self._state == "failed":
-            raise SaslFailed("token refused")
-        if self._state != "start":
-            raise SaslFailed("exchange already finished")
-        self._state = "done"
-        if len(data) > MAX_RESPONSE_BYTES:
-            raise SaslFailed("response too long")
+    def _parse(self, data: bytes) -> BearerCredentials:
         pairs = parse_kvpairs(data)
         user = pairs.get("user", "")
         scheme, _, token = pairs.get("auth", "").partition(" ")
@@ -45,7 +22,5 @@ class XOAuth2:
             raise SaslFailed("XOAUTH2 needs user= and auth=Bearer")
         return BearerCredentials(user, Secret(token.strip()))
 
-    def failure_challenge(self, status: str = "401") -> Challenge:
-        self._state = "failed"
-        body = {"status": status, "schemes": "Bearer", "scope": "imap"}
-        return Challenge(json.dumps(body, separators=(",", ":")).encode())
+    def _error_body(self, status: str | None) -> dict[str, str]:
+        return {"status": status or "401", "schemes": "Bearer", "scope": "imap"}

@@ -27,8 +27,7 @@ from mailfort.auth.sasl.mechanism import (
     SaslAuthorizationRefused,
     SaslFailed,
 )
-from mailfort.auth.sasl.oauthbearer import OAuthBearer
-from mailfort.auth.sasl.xoauth2 import XOAuth2
+from mailfort.auth.sasl.oauthbearer import BearerExchange
 from mailfort.config.model import Settings
 from mailfort.core.secret import Secret
 from mailfort.imap import commands as c
@@ -417,7 +416,7 @@ class Session:
             user = await self._bearer.authenticate_bearer(credentials, peer=self.peer,
                                                           mechanism=mech.name)
         except AuthenticationFailed as exc:
-            if isinstance(mech, (OAuthBearer, XOAuth2)):
+            if isinstance(mech, BearerExchange):
                 # RFC 7628 §3.2.3: an error challenge; the client answers ^A (or an empty
                 # response for XOAUTH2), and only then the tagged NO.
                 self._sasl, self._sasl_refusal, self._sasl_tag = mech, login_failure(exc), tag
