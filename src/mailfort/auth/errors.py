@@ -13,7 +13,7 @@ class FailureReason(Enum):
     """The real reason, for the audit log only; the wire always says the same thing."""
 
     UNKNOWN_USER = "unknown_user"
-    BAD_PASSWORD = "bad_password"
+    BAD_PASSWORD = "bad_password"  # noqa: S105 - a reason code, not a password
     DISABLED = "disabled"
 
 

@@ -377,8 +377,15 @@ async def open_audit(settings: Settings, store: MailStore, clock: Clock, *,
     from mailfort.audit.detectors.geo import GeoDetector, MaxMindLocator
     from mailfort.audit.detectors.honeytoken import HoneytokenDetector
     from mailfort.audit.metrics import Metrics, MetricsServer
-    from mailfort.audit.sinks import (AlertRouter, AlertSink, SecurityMailboxSink, SyslogSink,
-                                      UserNotifier, WebhookSink, parse_syslog_address)
+    from mailfort.audit.sinks import (
+        AlertRouter,
+        AlertSink,
+        SecurityMailboxSink,
+        SyslogSink,
+        UserNotifier,
+        WebhookSink,
+        parse_syslog_address,
+    )
     from mailfort.core.secret import Secret
     from mailfort.service.imap.audit import AuditHooks, SessionControls
 

@@ -31,9 +31,25 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mailfort.cli import (app_password, audit, deliver, guard, honeytoken, label, mfa,
-                              report, scan, serve, tokens, user)
-    from mailfort.cli import acl, group, quota, role, shared
+    from mailfort.cli import (
+        acl,
+        app_password,
+        audit,
+        deliver,
+        group,
+        guard,
+        honeytoken,
+        label,
+        mfa,
+        quota,
+        report,
+        role,
+        scan,
+        serve,
+        shared,
+        tokens,
+        user,
+    )
 
     parser = _Parser(prog="mailfort", description=_DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)

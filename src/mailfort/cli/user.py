@@ -15,7 +15,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from mailfort.store.acl import SHARED_HOLDER
 from mailfort.audit.events import NullSink
 from mailfort.auth.legacy import (
     ImportAction,
@@ -33,6 +32,7 @@ from mailfort.cli.settings import settings_from_args
 from mailfort.core.clock import SystemClock
 from mailfort.core.errors import UsageError
 from mailfort.core.secret import Secret
+from mailfort.store.acl import SHARED_HOLDER
 from mailfort.store.api import MailStore
 from mailfort.store.errors import NoSuchUser, UserExists
 from mailfort.store.security import PasswordState, SecurityStore

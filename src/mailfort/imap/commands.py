@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from mailfort.core.secret import Secret
-from mailfort.imap.acl_commands import (DeleteAcl, GetAcl, GetQuota, GetQuotaRoot, ListRights,
-                                        MyRights, SetAcl, SetQuota)
+from mailfort.imap.acl_commands import (
+    DeleteAcl,
+    GetAcl,
+    GetQuota,
+    GetQuotaRoot,
+    ListRights,
+    MyRights,
+    SetAcl,
+    SetQuota,
+)
 from mailfort.mail.search import SearchKey
 from mailfort.mail.uidset import SequenceSet
 

@@ -41,13 +41,13 @@ from mailfort.imap.connection import (
 )
 from mailfort.imap.limits import ProtocolLimits
 from mailfort.server.listener import handshake_timeout_s
+from mailfort.service.imap.audit import AuditHooks
 from mailfort.service.imap.session import (
     BearerAuthenticator,
     Next,
     PasswordAuthenticator,
     Session,
 )
-from mailfort.service.imap.audit import AuditHooks
 from mailfort.store.acl import AclStore
 from mailfort.store.api import MailStore
 from mailfort.store.types import User

@@ -25,8 +25,13 @@ from mailfort.server.imap import (
     ImapProtocol,
     ImapServerContext,
 )
-from mailfort.server.listener import (Endpoint, bound_addresses, handshake_timeout_s,
-                                      open_listener, parse_listen)
+from mailfort.server.listener import (
+    Endpoint,
+    bound_addresses,
+    handshake_timeout_s,
+    open_listener,
+    parse_listen,
+)
 from mailfort.server.tls import TlsContext, ensure_tls_material
 from mailfort.service.imap.audit import AuditHooks
 from mailfort.service.imap.session import PasswordAuthenticator

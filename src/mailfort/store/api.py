@@ -14,9 +14,22 @@ from typing import Protocol
 
 from mailfort.mail.message import ParsedMessage
 from mailfort.mail.search import SearchKey
-from mailfort.store.types import (AppendResult, BlobId, Change, FlagMode, FlagUpdate,
-                                  MailboxId, MailboxInfo, MailboxStatus, MessageMeta,
-                                  SearchData, SearchHits, Snapshot, User, UserId)
+from mailfort.store.types import (
+    AppendResult,
+    BlobId,
+    Change,
+    FlagMode,
+    FlagUpdate,
+    MailboxId,
+    MailboxInfo,
+    MailboxStatus,
+    MessageMeta,
+    SearchData,
+    SearchHits,
+    Snapshot,
+    User,
+    UserId,
+)
 
 __all__ = ["Users", "Mailboxes", "Messages", "Notifier", "MailStore", "DEFAULT_MAILBOXES"]
 

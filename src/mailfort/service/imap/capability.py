@@ -2,7 +2,8 @@
 
 Before TLS the server offers STARTTLS and LOGINDISABLED and no AUTH= mechanism; after TLS it
 offers SASL-IR and an AUTH= capability per SASL mechanism the session can carry out
-(``auth.sasl.advertised``: PLAIN, LOGIN, OAUTHBEARER, XOAUTH2); once authenticated, neither STARTTLS nor the login capabilities.
+(``auth.sasl.advertised``: PLAIN, LOGIN, OAUTHBEARER, XOAUTH2); once authenticated, neither
+STARTTLS nor the login capabilities.
 """
 
 from __future__ import annotations

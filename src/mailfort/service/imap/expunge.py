@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mailfort.acl.policy import Operation
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Expunge
-from mailfort.acl.policy import Operation
 from mailfort.service.imap.errors import Completion, no, ok
 
 if TYPE_CHECKING:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from mailfort.acl.policy import store_rights
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Store, StoreMode
 from mailfort.mail.flags import DELETED
 from mailfort.mail.uidset import SequenceSet
-from mailfort.acl.policy import store_rights
 from mailfort.service.delivery import clean_flags
 from mailfort.service.imap.errors import Completion, no, ok
 from mailfort.service.imap.select import flags_bytes

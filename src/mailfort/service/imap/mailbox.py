@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
+from mailfort.acl.names import ListPattern, find_equivalent
+from mailfort.acl.policy import Operation, Target
+from mailfort.acl.rights import NO_RIGHTS, Right
 from mailfort.imap import encoder
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import (
@@ -24,9 +27,6 @@ from mailfort.imap.commands import (
     Subscribe,
     Unsubscribe,
 )
-from mailfort.acl.names import ListPattern, find_equivalent
-from mailfort.acl.policy import Operation, Target
-from mailfort.acl.rights import NO_RIGHTS, Right
 from mailfort.service.imap.access import NONEXISTENT, NOPERM, Visible
 from mailfort.service.imap.errors import Completion, no, ok
 from mailfort.store.errors import MailboxExists
@@ -246,8 +246,9 @@ async def handle_rename(session: Session, cmd: Rename) -> Completion:
         return NONEXISTENT
     new_place = await access.place(new, strict=True)
     parent = await access.parent_rights(new_place) if new_place is not None else None
+    parent_rights = parent if parent is not None else NO_RIGHTS
     refused = access.check(Operation.RENAME, {Target.MAILBOX: old_place.rights,
-                                              Target.PARENT: parent if parent is not None else NO_RIGHTS},
+                                              Target.PARENT: parent_rights},
                            name=old_place.name, owner=old_place.owner_text)
     if refused is not None:
         return refused

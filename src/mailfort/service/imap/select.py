@@ -15,13 +15,13 @@ import bisect
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from mailfort.acl.policy import Operation, is_read_write, permanent_flags
+from mailfort.acl.rights import Right
 from mailfort.imap import encoder
 from mailfort.imap.codes import ResponseCode
 from mailfort.imap.commands import Check, Close, Select, Unselect
 from mailfort.mail.flags import DELETED, PERMANENT_FLAGS, RECENT, SEEN, SYSTEM_FLAGS
 from mailfort.mail.uidset import SequenceSet
-from mailfort.acl.policy import Operation, is_read_write, permanent_flags
-from mailfort.acl.rights import Right
 from mailfort.service.imap.access import NONEXISTENT
 from mailfort.service.imap.errors import Completion, no, ok
 from mailfort.store.api import MailStore

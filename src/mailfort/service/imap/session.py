@@ -37,6 +37,8 @@ from mailfort.imap.state import State
 from mailfort.mail.uidset import SequenceSet
 from mailfort.service.imap import (
     acl as acl_handlers,
+)
+from mailfort.service.imap import (
     append,
     copy,
     expunge,

@@ -36,10 +36,10 @@ from mailfort.mail.search import SearchKey
 from mailfort.store.api import DEFAULT_MAILBOXES
 from mailfort.store.errors import InvalidMailboxName, StoreError
 from mailfort.store.sqlite import queries as q
-from mailfort.store.sqlite.blobs import BlobStore, blob_id_of
-from mailfort.store.sqlite.notifier import InProcessNotifier
 from mailfort.store.sqlite.acl import SqliteAclStore, charged
+from mailfort.store.sqlite.blobs import BlobStore, blob_id_of
 from mailfort.store.sqlite.labels import SqliteLabelStore
+from mailfort.store.sqlite.notifier import InProcessNotifier
 from mailfort.store.sqlite.security import SqliteSecurityStore
 from mailfort.store.types import (
     AppendResult,
