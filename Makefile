@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck bench bench-guard clean help
+.PHONY: serve test lint typecheck bench bench-guard bench-list clean help
 
 help:
 	@echo "make serve   - serve IMAP on 127.0.0.1:1993 (TLS) and :1143 (STARTTLS), data in ./data"
@@ -39,3 +39,6 @@ bench: $(STAMP)
 
 bench-guard: $(STAMP)
 	$(BIN)/python bench/guard_figures.py $(BENCH_ARGS)
+
+bench-list: $(STAMP)
+	$(BIN)/python bench/list_wildcards.py $(BENCH_ARGS)
