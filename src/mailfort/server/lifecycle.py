@@ -43,7 +43,6 @@ __all__ = ["serve", "DRAIN_TIMEOUT_S"]
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S: Final = 5.0
-GUARD_EXPIRE_INTERVAL_S: Final = 60.0  # how often bans whose time is up are dropped
 
 
 async def serve(settings: Settings, store: MailStore, authenticator: PasswordAuthenticator,
@@ -145,17 +144,6 @@ async def serve(settings: Settings, store: MailStore, authenticator: PasswordAut
         log.info("server stopped")
 
 
-async def _expire_bans(guard: Guard) -> None:
-    """Drop bans whose time is up, now and then, for as long as the server runs (a failure
-    is logged and retried at the next turn: the guard's in-memory view still lapses bans)."""
-    while True:
-        await asyncio.sleep(GUARD_EXPIRE_INTERVAL_S)
-        try:
-            await guard.expire()
-        except Exception:
-            log.exception("dropping expired bans failed")
-
-
 async def _sync_guard(guard: Guard, interval_s: float) -> None:
     """Guard state shared with the CLI and kept across restarts: every ``interval_s`` write
     the changed failure counters (one batched transaction) and re-read bans and the unbans
@@ -165,7 +153,7 @@ async def _sync_guard(guard: Guard, interval_s: float) -> None:
         while True:
             await asyncio.sleep(interval_s)
             try:
-                await guard.sync()  # also drops expired bans (see _expire_bans)
+                await guard.sync()  # also drops bans whose time is up
             except Exception:
                 log.exception("guard state sync failed")
     except asyncio.CancelledError:
