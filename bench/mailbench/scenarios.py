@@ -165,6 +165,24 @@ def memory_of(pids: Sequence[int]) -> tuple[int, int]:
     return rss, pss
 
 
+# Dovecot forks two processes per IDLE session (about 1.8 MB PSS each pair here): at 10,000
+# sessions it can exhaust a shared machine's RAM. Opening stops below this much MemAvailable
+# and the figures say how many sessions were reached.
+MEM_FLOOR_BYTES = int(os.environ.get("MAILBENCH_MEM_FLOOR_MB", "4096")) * 2**20
+
+
+def mem_available() -> int:
+    """MemAvailable from /proc/meminfo in bytes (a large number if it cannot be read)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 1 << 62
+
+
 def _idle_source(i: int) -> str:
     # 20 sessions per source address: under any per-(user, address) limit.
     block = i // 20
@@ -181,10 +199,16 @@ async def idle(port: int, account: Account, sessions: int, pids_of: object,
     clients: list[ImapClient] = []
     sem = asyncio.Semaphore(64)
     failures = 0
+    low_memory_at = -1  # sessions open when MemAvailable fell under the floor
 
     async def open_one(i: int) -> None:
-        nonlocal failures
+        nonlocal failures, low_memory_at
         async with sem:
+            if low_memory_at >= 0:
+                return
+            if mem_available() < MEM_FLOOR_BYTES:
+                low_memory_at = len(clients)
+                return
             try:
                 c = await connect(HOST, port, _ssl(), local_addr=_idle_source(i))
                 await asyncio.wait_for(c.login(account.name, account.password), OP_TIMEOUT_S)
@@ -203,6 +227,9 @@ async def idle(port: int, account: Account, sessions: int, pids_of: object,
     out: Figures = {
         "sessions in IDLE": len(clients),
         "failed sessions": failures,
+        "stopped at memory floor": (f"{low_memory_at} open, MemAvailable < "
+                                    f"{MEM_FLOOR_BYTES >> 20} MB") if low_memory_at >= 0
+        else "no",
         "setup s": setup_s,
         "server processes": len(pids_of()),
         "RSS per session KB": (after[0] - before[0]) / n / 1024,

@@ -27,6 +27,7 @@ from mailfort.acl.policy import (
 )
 from mailfort.acl.rights import InvalidRights, format_rights, parse_rights, parse_rights_change
 from mailfort.audit.events import AdminAction, AuditEvent, PermissionChanged
+from mailfort.cli.audit import CliEvents
 from mailfort.cli.bootstrap import acl_state, runtime
 from mailfort.cli.settings import settings_from_args
 from mailfort.core.errors import UsageError
@@ -42,8 +43,8 @@ CLI_ACTOR = "cli"
 
 
 class AdminSink(Protocol):
-    """Where admin actions go. The CLI does not reach the server's audit bus yet, so ``run``
-    uses :class:`DiscardSink`; the server/console pass the bus (``AuditBus.emit``)."""
+    """Where admin actions go: the CLI collects them in ``cli.audit.CliEvents`` and appends
+    them to the audit log when the command is done; the server passes its bus."""
 
     def emit(self, event: AuditEvent) -> None: ...
 
@@ -174,8 +175,10 @@ def _permission_event(sink: AdminSink, box: CliMailbox, mailbox: str, grantee: G
 
 
 async def _run(args: argparse.Namespace) -> int:
-    async with runtime(settings_from_args(args)) as rt:
-        return await execute(args, rt.store, acl_state(rt.store), DiscardSink())
+    settings = settings_from_args(args)
+    events = CliEvents()  # appended to the audit log when done
+    async with runtime(settings) as rt, events.publishing(settings, rt.store):
+        return await execute(args, rt.store, acl_state(rt.store), events)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from mailfort.audit.chain import (
     load_verify_key,
     public_key_path,
 )
-from mailfort.audit.events import AdminAction, AuditEvent, SecurityEvent
+from mailfort.audit.events import AdminAction, AuditEvent
 from mailfort.audit.report import parse_when
 from mailfort.audit.settings import AuditSettings
 from mailfort.cli.settings import settings_from_args
@@ -159,9 +159,9 @@ class CliEvents:
     created"), as the running server would have done had the change come through it."""
 
     def __init__(self) -> None:
-        self.events: list[SecurityEvent] = []
+        self.events: list[AuditEvent] = []
 
-    def emit(self, event: SecurityEvent) -> None:
+    def emit(self, event: AuditEvent) -> None:
         self.events.append(event)
 
     @contextlib.asynccontextmanager

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from typing import Final
 
-from mailfort.audit.events import NullSink
+from mailfort.cli.audit import CliEvents
 from mailfort.cli.bootstrap import build_security, runtime
 from mailfort.cli.settings import settings_from_args
 from mailfort.core.clock import SystemClock
@@ -105,8 +105,9 @@ async def _run(args: argparse.Namespace) -> int:
     if action == "ban" and not _is_source(args.address):
         raise UsageError(f"not an IP address or CIDR network: {args.address!r} (a network "
                          "must have its host bits zero, e.g. 192.0.2.0/24)")
-    async with runtime(settings) as rt:
-        sec = await build_security(settings, rt.store, SystemClock(), NullSink(),
+    events = CliEvents()  # appended to the audit log (and users told) when done
+    async with runtime(settings) as rt, events.publishing(settings, rt.store):
+        sec = await build_security(settings, rt.store, SystemClock(), events,
                                    hashing=rt.hashing)
         guard = sec.guard
         if action == "list":

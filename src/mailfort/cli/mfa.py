@@ -12,8 +12,8 @@ import asyncio
 import getpass
 import sys
 
-from mailfort.audit.events import NullSink
 from mailfort.auth.mfa import MfaError
+from mailfort.cli.audit import CliEvents
 from mailfort.cli.bootstrap import Security, build_security, runtime
 from mailfort.cli.settings import settings_from_args
 from mailfort.core.clock import SystemClock
@@ -135,8 +135,9 @@ async def _run(args: argparse.Namespace) -> int:
         if answer.strip().lower() != "y":
             print("Nothing changed.")
             return 1
-    async with runtime(settings) as rt:
-        sec = await build_security(settings, rt.store, SystemClock(), NullSink(),
+    events = CliEvents()  # appended to the audit log (and users told) when done
+    async with runtime(settings) as rt, events.publishing(settings, rt.store):
+        sec = await build_security(settings, rt.store, SystemClock(), events,
                                    hashing=rt.hashing)
         user = await require_user(rt.store.users, args.name)
         if action == "enroll":

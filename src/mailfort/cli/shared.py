@@ -10,7 +10,8 @@ import argparse
 import asyncio
 
 from mailfort.acl.names import name_problem
-from mailfort.cli.acl import AdminSink, DiscardSink, admin_event
+from mailfort.cli.acl import AdminSink, admin_event
+from mailfort.cli.audit import CliEvents
 from mailfort.cli.bootstrap import acl_state, runtime
 from mailfort.cli.settings import settings_from_args
 from mailfort.core.errors import UsageError
@@ -59,8 +60,10 @@ async def execute(args: argparse.Namespace, store: MailStore, acl: AclStore,
 
 
 async def _run(args: argparse.Namespace) -> int:
-    async with runtime(settings_from_args(args)) as rt:
-        return await execute(args, rt.store, acl_state(rt.store), DiscardSink())
+    settings = settings_from_args(args)
+    events = CliEvents()  # appended to the audit log when done
+    async with runtime(settings) as rt, events.publishing(settings, rt.store):
+        return await execute(args, rt.store, acl_state(rt.store), events)
 
 
 def run(args: argparse.Namespace) -> int:

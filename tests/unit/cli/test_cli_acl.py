@@ -132,3 +132,26 @@ def test_every_change_emits_admin_action(tmp_path: Path) -> None:
     perms = [e for e in events if isinstance(e, PermissionChanged)]
     assert [(p.grantee, p.rights) for p in perms] == [("root", "lr"), ("root", "")]
     assert all(e.user == "cli" for e in events if isinstance(e, AdminAction))
+
+
+def test_cli_admin_changes_reach_the_audit_log(tmp_path: Path) -> None:
+    """An ACL grant made with the CLI is an audited event (issue #6: reading someone's mail
+    needs a grant, which is audited), like one made over IMAP."""
+    cfg = tmp_path / "conf" / "m.toml"
+    cfg.parent.mkdir()
+    cfg.write_text('[storage]\ndata_dir = "data"\n[auth]\nargon2_memory_kib = 1024\n'
+                   'argon2_time_cost = 1\n[audit]\nsigning_key_file = "../keys/audit.key"\n')
+    (tmp_path / "keys").mkdir()
+    assert _run(cfg, "audit", "keygen").returncode == 0
+    for name in ("alice@example.com", "bob@example.com"):
+        assert _run(cfg, "user", "add", name, "--password-stdin",
+                    stdin=b"a-long-enough-passphrase\n").returncode == 0
+    assert _run(cfg, "acl", "set", "alice@example.com/INBOX", "bob@example.com",
+                "lr").returncode == 0
+    assert _run(cfg, "group", "add", "auditors").returncode == 0
+    found = _run(cfg, "audit", "search", "--type", "PermissionChanged")
+    assert found.returncode == 0, found.stderr
+    assert b"bob@example.com" in found.stdout and b"INBOX" in found.stdout
+    admin = _run(cfg, "audit", "search", "--type", "AdminAction")
+    assert b"auditors" in admin.stdout
+    assert _run(cfg, "audit", "verify").returncode == 0
