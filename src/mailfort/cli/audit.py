@@ -173,14 +173,26 @@ class CliEvents:
             await self.publish(settings, store)
 
     async def publish(self, settings: Settings, store: MailStore) -> None:
-        from mailfort.audit.sinks import UserNotifier
+        from mailfort.audit.detectors.permission_change import PermissionChangeDetector
+        from mailfort.audit.sinks import SecurityMailboxSink, UserNotifier
         from mailfort.cli.bootstrap import StoreMailDrop
 
         events, self.events = self.events, []
         if not events or not settings.audit.is_enabled:
             return
-        await asyncio.to_thread(record_events, settings, events)
-        await UserNotifier(StoreMailDrop(store), settings.audit.notify).handle(events)
+        # Admin actions and permission changes raise an alert whichever door they came
+        # through; the detector is stateless, so the CLI runs it itself. The alert goes to the
+        # log and the security mailbox (webhook and syslog delivery belong to the server).
+        detector = PermissionChangeDetector(settings.audit.detectors, SystemClock())
+        alerts = [alert for event in events for alert in detector.observe(event)]
+        await asyncio.to_thread(record_events, settings, [*events, *alerts])
+        drop = StoreMailDrop(store)
+        await UserNotifier(drop, settings.audit.notify).handle(events)
+        a = settings.audit
+        if alerts and a.security_mailbox_user:
+            sink = SecurityMailboxSink(drop, a.security_mailbox_user, a.security_mailbox)
+            for alert in alerts:
+                await sink.send(alert)
 
 
 def record_admin_action(settings: Settings, event: AdminAction) -> None:

@@ -154,4 +154,6 @@ def test_cli_admin_changes_reach_the_audit_log(tmp_path: Path) -> None:
     assert b"bob@example.com" in found.stdout and b"INBOX" in found.stdout
     admin = _run(cfg, "audit", "search", "--type", "AdminAction")
     assert b"auditors" in admin.stdout
+    alerts = _run(cfg, "audit", "search", "--type", "AlertRaised")
+    assert b"permission_change" in alerts.stdout and b"admin_action" in alerts.stdout
     assert _run(cfg, "audit", "verify").returncode == 0
