@@ -7,7 +7,6 @@ the `runner` fixture's asyncio.Runner, each bounded by TEST_TIMEOUT_S.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,15 +22,8 @@ if _HERE not in sys.path:
 
 from acl_backend import Backend, MemoryAcl  # noqa: E402
 
-TEST_TIMEOUT_S = 30.0
 # Add "postgres" when store.postgres exists (required under CI), never as a skip.
 BACKENDS = ["memory", "sqlite"]
-
-
-@pytest.fixture(autouse=True)
-def runner() -> Iterator[asyncio.Runner]:
-    with asyncio.Runner() as r:
-        yield r
 
 
 @pytest.fixture(params=BACKENDS)
@@ -52,15 +44,3 @@ def backend(request: pytest.FixtureRequest, runner: asyncio.Runner,
                   store.mailboxes.delete)
     runner.run(store.close())
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    test = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(test):
-        return None
-    r = pyfuncitem.funcargs["runner"]
-    assert isinstance(r, asyncio.Runner)
-    names = inspect.signature(test).parameters
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    r.run(asyncio.wait_for(test(**kwargs), TEST_TIMEOUT_S))
-    return True

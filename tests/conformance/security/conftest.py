@@ -9,8 +9,6 @@ each bounded by TEST_TIMEOUT_S (no pytest-asyncio needed).
 from __future__ import annotations
 
 import asyncio
-import inspect
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,17 +23,9 @@ if _HERE not in sys.path:
 
 from security_backend import Backend, MemorySecurityStore, MemoryUsers  # noqa: E402
 
-TEST_TIMEOUT_S = 30.0
 # store.postgres does not exist yet: add "postgres" here when it does (required under CI), never
 # as a skip: a backend is supported only if it passes the whole suite.
 BACKENDS = ["memory", "sqlite"]
-PG_DSN_VAR = "MAILFORT_TEST_PG_DSN"
-
-
-@pytest.fixture(autouse=True)
-def runner() -> Iterator[asyncio.Runner]:
-    with asyncio.Runner() as r:
-        yield r
 
 
 @pytest.fixture(params=BACKENDS)
@@ -45,25 +35,7 @@ def backend(request: pytest.FixtureRequest, runner: asyncio.Runner,
     if name == "memory":
         yield Backend(name, MemorySecurityStore(), MemoryUsers())
         return
-    if name == "postgres":
-        if not os.environ.get(PG_DSN_VAR):
-            pytest.skip(f"postgres backend: set {PG_DSN_VAR} to a disposable database to run "
-                        "the suite against it (required in CI)")
-        pytest.skip("postgres backend: store.postgres is not implemented yet")
     store = runner.run(open_sqlite_store(tmp_path / "data"))
     yield Backend(name, store.security, store.users)
     runner.run(store.close())
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run ``async def`` tests on the test's runner, bounded."""
-    test = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(test):
-        return None
-    r = pyfuncitem.funcargs["runner"]
-    assert isinstance(r, asyncio.Runner)
-    names = inspect.signature(test).parameters
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    r.run(asyncio.wait_for(test(**kwargs), TEST_TIMEOUT_S))
-    return True
