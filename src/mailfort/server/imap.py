@@ -150,6 +150,7 @@ class ImapProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._inbox = bytearray()
         self._data_ready = asyncio.Event()
+        self._idle_waiter: asyncio.Future[bool] | None = None  # see _idle
         self._eof = False
         self._lost = False
         self._discarding = False
@@ -187,6 +188,7 @@ class ImapProtocol(asyncio.Protocol):
         self._bytes_in += len(data)
         self._inbox += data
         self._data_ready.set()
+        self._wake_idle()
         if len(self._inbox) > _HIGH_WATER and not self._paused_reading and self._transport:
             self._paused_reading = True
             self._transport.pause_reading()
@@ -194,6 +196,7 @@ class ImapProtocol(asyncio.Protocol):
     def eof_received(self) -> bool | None:
         self._eof = True
         self._data_ready.set()
+        self._wake_idle()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -203,6 +206,7 @@ class ImapProtocol(asyncio.Protocol):
         self._lost = True
         self._eof = True
         self._data_ready.set()
+        self._wake_idle()
         self._wake_writer()
 
     def pause_writing(self) -> None:
@@ -455,45 +459,67 @@ class ImapProtocol(asyncio.Protocol):
         session.tls_started()
 
     async def _idle(self, conn: ImapConnection, session: Session) -> bool:
-        """Until DONE: push updates as the notifier rings. False: the connection ends."""
+        """Until DONE: push updates as the notifier rings. False: the connection ends.
+
+        One plain future per wait, resolved by whichever comes first: input
+        (``data_received``), the selected mailbox's notifier (``on_change``) or the keepalive
+        timer. No Event or task per idler: an APPEND wakes every idler of the mailbox at once.
+        """
         deadline = time.monotonic() + self._ctx.settings.server.idle_timeout_s
-        wakeup = session.selected.wakeup if session.selected is not None else asyncio.Event()
-        while True:
-            event = conn.next_event()
-            self._flush_core(conn)
-            if isinstance(event, IdleDone):
-                session.idle_done(is_valid=event.is_valid)
-                return True
-            if isinstance(event, ConnectionClosed):
-                return False
-            if event is not None:  # the core only yields IdleDone/ConnectionClosed here
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.write(encoder.bye("IDLE timed out"))
-                return False
-            self._flush()
-            if not self._inbox:
-                if self._eof:
+        loop = asyncio.get_running_loop()
+        view = session.selected
+        if view is not None:
+            view.on_change = self._wake_idle
+        try:
+            while True:
+                event = conn.next_event()
+                self._flush_core(conn)
+                if isinstance(event, IdleDone):
+                    session.idle_done(is_valid=event.is_valid)
+                    return True
+                if isinstance(event, ConnectionClosed):
                     return False
-                self._data_ready.clear()
-                data_wait = asyncio.ensure_future(self._data_ready.wait())
-                wake_wait = asyncio.ensure_future(wakeup.wait())
-                try:
-                    done, _ = await asyncio.wait(
-                        (data_wait, wake_wait), timeout=min(remaining, _IDLE_KEEPALIVE_S),
-                        return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    data_wait.cancel()
-                    wake_wait.cancel()
-                if not done:
-                    self.write(b"* OK Still here\r\n")
+                if event is not None:  # the core only yields IdleDone/ConnectionClosed here
                     continue
-                if wakeup.is_set():
-                    await session.idle_poll()
-                if not self._data_ready.is_set():
-                    continue
-            await self._receive(conn, 1.0)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.write(encoder.bye("IDLE timed out"))
+                    return False
+                self._flush()
+                if not self._inbox:
+                    if self._eof:
+                        return False
+                    if view is None or not view.is_dirty:
+                        waiter: asyncio.Future[bool] = loop.create_future()
+                        self._idle_waiter = waiter
+                        timer = loop.call_later(min(remaining, _IDLE_KEEPALIVE_S),
+                                                _settle_waiter, waiter, False)
+                        try:
+                            woken = await waiter
+                        finally:
+                            timer.cancel()
+                            self._idle_waiter = None
+                        if not woken:
+                            self.write(b"* OK Still here\r\n")
+                            continue
+                    if view is not None and view.is_dirty:
+                        await session.idle_poll()
+                    if not self._inbox and not self._eof:
+                        continue
+                await self._receive(conn, 1.0)
+        finally:
+            if view is not None:
+                view.on_change = None
+
+    def _wake_idle(self) -> None:
+        waiter = self._idle_waiter
+        if waiter is not None:
+            _settle_waiter(waiter, True)
+
+
+def _settle_waiter(waiter: asyncio.Future[bool], value: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(value)
 
 
 def _is_loopback(ip: str) -> bool:

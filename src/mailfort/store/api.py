@@ -89,10 +89,11 @@ class Messages(Protocol):
 
     async def snapshot(self, mailbox_id: MailboxId) -> Snapshot: ...
 
-    async def claim_recent(self, mailbox_id: MailboxId) -> int:
+    async def claim_recent(self, mailbox_id: MailboxId, up_to_uid: int | None = None) -> int:
         """Atomically take the \\Recent messages: return the first UID that is recent for the
-        caller and move the mailbox's mark to its UIDNEXT (so no other session sees them as
-        recent). Used by SELECT, not EXAMINE."""
+        caller and move the mailbox's mark past UIDNEXT - 1 (or past ``up_to_uid``, the last
+        message the caller knows of), so no other session sees them as recent. Used by SELECT
+        (not EXAMINE) and by a selected session that learns of new messages."""
         ...
 
     async def changes_since(self, mailbox_id: MailboxId, modseq: int) -> list[Change]:

@@ -275,6 +275,36 @@ async def test_status_counts_and_recent(store: MailStore) -> None:
     assert await m.claim_recent(box.id) == 6
 
 
+async def test_claim_recent_up_to_what_the_session_knows(store: MailStore) -> None:
+    """A selected session that learns of new messages claims those it knows of, and only
+    those: one claimant each, in the order the claims were made, and SELECT (no bound)
+    takes the rest."""
+    box = await inbox_of(store)
+    m = store.messages
+    await fill(store, box.id, 2)
+    assert await m.claim_recent(box.id) == 1  # SELECT: 1 and 2 are recent for it
+    await fill(store, box.id, 3)  # 3, 4, 5
+    assert await m.claim_recent(box.id, 4) == 3  # knows of 3 and 4: takes them
+    assert await m.claim_recent(box.id, 4) == 5  # a second session knowing 3, 4: none
+    assert await m.claim_recent(box.id, 2) == 5  # one that knows less: none either
+    assert await m.claim_recent(box.id, 5) == 5  # 5 was still unclaimed
+    await fill(store, box.id, 1)  # 6
+    assert await m.claim_recent(box.id) == 6  # SELECT sees the claims made before it
+    assert await m.claim_recent(box.id) == 7
+    assert (await store.mailboxes.status(box.id)).recent == 0
+
+
+async def test_concurrent_claims_have_one_winner(store: MailStore) -> None:
+    box = await inbox_of(store)
+    m = store.messages
+    await fill(store, box.id, 1)
+    assert await m.claim_recent(box.id) == 1
+    await fill(store, box.id, 2)  # 2, 3
+    firsts = await asyncio.gather(*(m.claim_recent(box.id, 3) for _ in range(20)),
+                                  m.claim_recent(box.id))
+    assert sorted(firsts) == [2] + [4] * 20  # exactly one session gets 2 and 3
+
+
 async def test_notifier_fires_on_changes(store: MailStore) -> None:
     box = await inbox_of(store)
     other = await other_box(store, box, "Other")

@@ -10,9 +10,8 @@ the client) until an EXPUNGE response may be sent.
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from mailfort.acl.policy import Operation, is_read_write, permanent_flags
@@ -67,7 +66,9 @@ class SelectedMailbox:
                                    if not f.startswith("\\")}
         self.announced_keywords = set(self.keywords)
         self.is_dirty = False
-        self.wakeup = asyncio.Event()
+        # Called (on the loop) when the notifier rings: the server's IDLE loop sets it to wake
+        # its single waiter; one plain call, no Event or task per idler (10,000 wake at once).
+        self.on_change: Callable[[], None] | None = None
         self._claims_recent = first_recent_uid is not None
         store.notifier.subscribe(self.info.id, self._on_change)
 
@@ -77,7 +78,9 @@ class SelectedMailbox:
 
     def _on_change(self, mailbox_id: MailboxId) -> None:
         self.is_dirty = True
-        self.wakeup.set()
+        listener = self.on_change
+        if listener is not None:
+            listener()
 
     def close(self) -> None:
         self._store.notifier.unsubscribe(self.info.id, self._on_change)
@@ -154,7 +157,7 @@ class SelectedMailbox:
                     self.gone.add(uid)
                     self.flags_changed.discard(uid)
         if added and self._claims_recent:
-            first = await self._store.messages.claim_recent(self.info.id)
+            first = await self._store.messages.claim_recent(self.info.id, self.uids[-1])
             self.recent.update(self.uids[bisect.bisect_left(self.uids, first):])
 
     def forget(self, uids: Iterable[int]) -> bytes:

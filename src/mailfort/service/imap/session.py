@@ -337,8 +337,8 @@ class Session:
     async def idle_poll(self) -> None:
         """Push every pending update (called when the notifier rings during IDLE)."""
         if self.selected is not None:
-            self.selected.wakeup.clear()
             if self.access is not None and not await self.access.may_read_selected():
+                self.selected.is_dirty = False  # heard, and not to be told (no busy wake)
                 return  # "r" revoked: tell nothing more of this mailbox (issue #6)
             await self.selected.refresh()
             self.write(self.selected.updates(allow_expunge=True, is_rev1=self.is_rev1))

@@ -25,6 +25,13 @@ class InProcessNotifier:
         self._loop = loop
         self._lock = threading.Lock()
         self._subscribers: dict[MailboxId, list[Callback]] = {}
+        self._published: dict[MailboxId, int] = {}  # publications so far, per mailbox
+
+    def publications(self, mailbox_id: MailboxId) -> int:
+        """How many times ``mailbox_id`` was published: a read begun when this number was
+        ``n`` sees every write published before, so readers that hear nothing newer may
+        share it (``SqliteMessages.changes_since``)."""
+        return self._published.get(mailbox_id, 0)
 
     def subscribe(self, mailbox_id: MailboxId, callback: Callback) -> None:
         with self._lock:
@@ -52,6 +59,7 @@ class InProcessNotifier:
         calls: list[tuple[Callback, MailboxId]] = []
         with self._lock:
             for mailbox_id in dict.fromkeys(mailbox_ids):
+                self._published[mailbox_id] = self._published.get(mailbox_id, 0) + 1
                 calls.extend((cb, mailbox_id) for cb in self._subscribers.get(mailbox_id, ()))
         if not calls or self._loop.is_closed():
             return

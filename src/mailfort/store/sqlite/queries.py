@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, overload
 
 from mailfort.mail.flags import ANSWERED, DELETED, DRAFT, FLAGGED, RECENT, SEEN, canonical_flag
 from mailfort.mail.message import ParsedMessage
@@ -497,23 +497,58 @@ def snapshot(conn: sqlite3.Connection, mailbox_id: MailboxId) -> Snapshot:
     return Snapshot(box, uids, flags, modseqs)
 
 
-def claim_recent(conn: sqlite3.Connection, mailbox_id: MailboxId) -> int:
+def claim_recent(conn: sqlite3.Connection, mailbox_id: MailboxId,
+                 up_to_uid: int | None = None) -> tuple[int, int]:
+    """Take the \\Recent messages up to ``up_to_uid`` (None: all): move the mailbox's mark
+    past them. Returns (the old mark: the first UID recent for the caller, the new mark)."""
     row = conn.execute("SELECT recent_mark, uidnext FROM mailboxes WHERE id = ?",
                        (mailbox_id,)).fetchone()
     if row is None:
         raise NoSuchMailbox(str(mailbox_id))
     mark, uidnext = _int(row[0]), _int(row[1])
-    if mark != uidnext:
-        conn.execute("UPDATE mailboxes SET recent_mark = ? WHERE id = ?", (uidnext, mailbox_id))
-    return mark
+    new = uidnext if up_to_uid is None else min(uidnext, up_to_uid + 1)
+    if new > mark:
+        conn.execute("UPDATE mailboxes SET recent_mark = ? WHERE id = ?", (new, mailbox_id))
+    return mark, max(mark, new)
 
 
+def raise_recent_mark(conn: sqlite3.Connection, mailbox_id: MailboxId, mark: int) -> None:
+    conn.execute("UPDATE mailboxes SET recent_mark = max(recent_mark, ?) WHERE id = ?",
+                 (mark, mailbox_id))
+
+
+def highest_modseq(conn: sqlite3.Connection, mailbox_id: MailboxId) -> int:
+    row = conn.execute("SELECT highest_modseq FROM mailboxes WHERE id = ?",
+                       (mailbox_id,)).fetchone()
+    if row is None:
+        raise NoSuchMailbox(str(mailbox_id))
+    return _int(row[0])
+
+
+@overload
 def changes_since(conn: sqlite3.Connection, mailbox_id: MailboxId, modseq: int) -> list[Change]:
+    ...
+
+
+@overload
+def changes_since(conn: sqlite3.Connection, mailbox_id: MailboxId, modseq: int, *,
+                  limit: int) -> list[Change] | None:
+    ...
+
+
+def changes_since(conn: sqlite3.Connection, mailbox_id: MailboxId, modseq: int, *,
+                  limit: int | None = None) -> list[Change] | None:
+    """The change log after ``modseq``, oldest first; None when ``limit`` is given and there
+    are more changes than that."""
     get_mailbox_by_id(conn, mailbox_id)
+    rows = conn.execute(
+        "SELECT modseq, kind, uid, sysflags, keywords FROM changelog"
+        " WHERE mailbox_id = ? AND modseq > ? ORDER BY modseq LIMIT ?",
+        (mailbox_id, modseq, -1 if limit is None else limit + 1)).fetchall()
+    if limit is not None and len(rows) > limit:
+        return None
     return [Change(m, ChangeKind(kind), uid, decode_flags(bits, keywords))
-            for m, kind, uid, bits, keywords in conn.execute(
-                "SELECT modseq, kind, uid, sysflags, keywords FROM changelog"
-                " WHERE mailbox_id = ? AND modseq > ? ORDER BY modseq", (mailbox_id, modseq))]
+            for m, kind, uid, bits, keywords in rows]
 
 
 def fetch_meta(conn: sqlite3.Connection, mailbox_id: MailboxId,

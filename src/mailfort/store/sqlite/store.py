@@ -261,11 +261,17 @@ class _Database:
         exception), under one BEGIN IMMEDIATE ... COMMIT and so one fsync. Every caller gets
         its result only after that commit.
         """
+        return cast(T, await self.write_soon(fn, is_durable=is_durable))
+
+    def write_soon(self, fn: Callable[[sqlite3.Connection], T], *,
+                   is_durable: bool = True) -> asyncio.Future[object]:
+        """:meth:`write`, queued NOW (before this call returns: writes queued one after the
+        other on the loop commit in that order); await the future for the result."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[object] = loop.create_future()
         self._queue.append(_WriteJob(fn, future, loop, is_durable))
         self._writer.post(self._commit_queued)
-        return cast(T, await future)
+        return future
 
     def _commit_queued(self) -> None:
         """On the writer thread: run every queued job in one transaction."""
@@ -378,6 +384,26 @@ class SqliteMailboxes:
         return await self._db.read(lambda c: q.mailbox_status(c, mailbox_id))
 
 
+# A write changing more than this many messages publishes no delta: sessions read the log.
+_MAX_DELTA_CHANGES: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Delta:
+    """The change-log rows one write added to a mailbox: every change with
+    ``before < modseq <= after``. Valid while ``publications`` is still the mailbox's count."""
+
+    publications: int
+    before: int
+    after: int
+    changes: list[Change]
+
+
+def _ignore_result(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved: an advisory write that failed is not worth a warning
+
+
 class SqliteMessages:
     def __init__(self, db: _Database, blobs: BlobStore, blob_pool: concurrent.futures.Executor,
                  notifier: InProcessNotifier) -> None:
@@ -385,6 +411,18 @@ class SqliteMessages:
         self._blobs = blobs
         self._blob_pool = blob_pool
         self._notifier = notifier
+        # What the latest write to a watched mailbox changed (see _Delta): sessions woken by
+        # it read their changes from here, without a store read or a suspension (an APPEND
+        # wakes 10,000 idlers at once).
+        self._deltas: dict[MailboxId, _Delta] = {}
+        # Change-log reads in flight, shared by every session that asks for the same mailbox
+        # and modseq while no newer write was published. Value: (publications when the read
+        # began, the read).
+        self._change_reads: dict[tuple[MailboxId, int],
+                                 tuple[int, asyncio.Future[list[Change]]]] = {}
+        # Each mailbox's \Recent mark as this process last set it (see claim_recent).
+        self._recent_marks: dict[MailboxId, int] = {}
+        self._claims_in_store: dict[MailboxId, int] = {}  # claims being decided in the store
 
     async def append(self, mailbox_id: MailboxId, raw: bytes, parsed: ParsedMessage,
                      flags: frozenset[str], internal_date: dt.datetime) -> AppendResult:
@@ -396,28 +434,100 @@ class SqliteMessages:
             def deliver(c: sqlite3.Connection) -> AppendResult:
                 q.insert_inline_blob(c, blob_id, raw)
                 return q.append_message(c, mailbox_id, blob_id, parsed, encoded, when)
-            result = await self._db.write(lambda c: charged(c, mailbox_id, deliver))
-            self._notifier.publish((mailbox_id,))
-            return result
+            return await self._write_and_publish(
+                (mailbox_id,), lambda c: charged(c, mailbox_id, deliver))
         with self._blobs.reserve(blob_id):
             await loop.run_in_executor(self._blob_pool, self._blobs.write, blob_id, raw)
-            result = await self._db.write(lambda c: charged(
+            return await self._write_and_publish((mailbox_id,), lambda c: charged(
                 c, mailbox_id,
                 lambda c: q.append_message(c, mailbox_id, blob_id, parsed, encoded, when)))
-        self._notifier.publish((mailbox_id,))
+
+    async def _write_and_publish(self, mailbox_ids: tuple[MailboxId, ...],
+                                 fn: Callable[[sqlite3.Connection], T],
+                                 should_publish: Callable[[T], bool] = lambda _: True) -> T:
+        """Run the write ``fn``; then, if ``should_publish(result)``, publish ``mailbox_ids``
+        with what the write changed in each watched one (the change-log rows it added, read
+        in the same transaction: the woken sessions need not read them again)."""
+        watched = tuple(m for m in mailbox_ids if self._notifier.subscriber_count(m))
+        if not watched:
+            result = await self._db.write(fn)
+            if should_publish(result):
+                self._notifier.publish(mailbox_ids)
+            return result
+
+        def tracked(c: sqlite3.Connection) -> tuple[T, list[tuple[int, list[Change] | None]]]:
+            before = [q.highest_modseq(c, m) for m in watched]
+            result = fn(c)
+            return result, [(b, q.changes_since(c, m, b, limit=_MAX_DELTA_CHANGES))
+                            for m, b in zip(watched, before, strict=True)]
+        result, deltas = await self._db.write(tracked)
+        if should_publish(result):
+            self._notifier.publish(mailbox_ids)
+            for m in mailbox_ids:
+                self._deltas.pop(m, None)
+            for m, (before, changes) in zip(watched, deltas, strict=True):
+                if changes is not None:
+                    self._deltas[m] = _Delta(self._notifier.publications(m), before,
+                                             max((ch.modseq for ch in changes), default=before),
+                                             changes)
         return result
 
     async def snapshot(self, mailbox_id: MailboxId) -> Snapshot:
         return await self._db.read(lambda c: q.snapshot(c, mailbox_id))
 
-    async def claim_recent(self, mailbox_id: MailboxId) -> int:
+    async def claim_recent(self, mailbox_id: MailboxId, up_to_uid: int | None = None) -> int:
         # \Recent is advisory (RFC 3501 §2.3.2; gone in RFC 9051): the claim is committed
         # without an fsync of its own, so SELECT costs no durable write. A crash may hand the
         # same messages to a session again as \Recent; no message data is at stake.
-        return await self._db.write(lambda c: q.claim_recent(c, mailbox_id), is_durable=False)
+        #
+        # Only this process claims (one server per data directory), so once SELECT has read a
+        # mailbox's mark, later claims (a session that learned of new messages) are decided
+        # here, on the loop, and the new mark is written behind, queued before any later
+        # write: the 10,000 idlers woken by one APPEND claim without a write or a wait each.
+        mark = self._recent_marks.get(mailbox_id)
+        if mark is None or up_to_uid is None or mailbox_id in self._claims_in_store:
+            # In the store; and while one is in flight, every claim of the mailbox is, so
+            # they are decided in the order they were made.
+            self._claims_in_store[mailbox_id] = self._claims_in_store.get(mailbox_id, 0) + 1
+            try:
+                old, new = await self._db.write(
+                    lambda c: q.claim_recent(c, mailbox_id, up_to_uid), is_durable=False)
+            finally:
+                left = self._claims_in_store.pop(mailbox_id) - 1
+                if left:
+                    self._claims_in_store[mailbox_id] = left
+            self._recent_marks[mailbox_id] = max(new, self._recent_marks.get(mailbox_id, 0))
+            return old
+        if up_to_uid >= mark:
+            new_mark = up_to_uid + 1
+            self._recent_marks[mailbox_id] = new_mark
+            behind = self._db.write_soon(
+                lambda c: q.raise_recent_mark(c, mailbox_id, new_mark), is_durable=False)
+            behind.add_done_callback(_ignore_result)
+        return mark
 
     async def changes_since(self, mailbox_id: MailboxId, modseq: int) -> list[Change]:
-        return await self._db.read(lambda c: q.changes_since(c, mailbox_id, modseq))
+        delta = self._deltas.get(mailbox_id)
+        if delta is not None and delta.before <= modseq and \
+                delta.publications == self._notifier.publications(mailbox_id):
+            if modseq == delta.before:
+                return list(delta.changes)
+            return [ch for ch in delta.changes if ch.modseq > modseq]
+        key = (mailbox_id, modseq)
+        published = self._notifier.publications(mailbox_id)
+        entry = self._change_reads.get(key)
+        if entry is None or entry[0] != published:  # none, or begun before a newer write
+            read = asyncio.ensure_future(
+                self._db.read(lambda c: q.changes_since(c, mailbox_id, modseq)))
+            self._change_reads[key] = entry = (published, read)
+            read.add_done_callback(lambda _: self._forget_read(key, read))
+        return list(await asyncio.shield(entry[1]))
+
+    def _forget_read(self, key: tuple[MailboxId, int],
+                     read: asyncio.Future[list[Change]]) -> None:
+        entry = self._change_reads.get(key)
+        if entry is not None and entry[1] is read:
+            del self._change_reads[key]
 
     async def fetch_meta(self, mailbox_id: MailboxId, uids: Sequence[int]) -> list[MessageMeta]:
         return await self._db.read(lambda c: q.fetch_meta(c, mailbox_id, uids))
@@ -439,33 +549,26 @@ class SqliteMessages:
                           flags: frozenset[str], unchanged_since: int | None = None,
                           ) -> tuple[list[FlagUpdate], list[int]]:
         encoded = q.encode_flags(flags)
-        updates, refused = await self._db.write(
-            lambda c: q.store_flags(c, mailbox_id, uids, mode, encoded, unchanged_since))
-        if updates:
-            self._notifier.publish((mailbox_id,))
-        return updates, refused
+        return await self._write_and_publish(
+            (mailbox_id,),
+            lambda c: q.store_flags(c, mailbox_id, uids, mode, encoded, unchanged_since),
+            lambda result: bool(result[0]))
 
     async def expunge(self, mailbox_id: MailboxId, uids: Sequence[int] | None = None) -> list[int]:
-        gone = await self._db.write(lambda c: q.expunge(c, mailbox_id, uids))
-        if gone:
-            self._notifier.publish((mailbox_id,))
-        return gone
+        return await self._write_and_publish(
+            (mailbox_id,), lambda c: q.expunge(c, mailbox_id, uids), bool)
 
     async def copy(self, src: MailboxId, uids: Sequence[int], dst: MailboxId,
                    ) -> tuple[int, list[tuple[int, int]]]:
-        result = await self._db.write(lambda c: charged(
-            c, dst, lambda c: q.copy_messages(c, src, uids, dst, False)))
-        if result[1]:
-            self._notifier.publish((dst,))
-        return result
+        return await self._write_and_publish((dst,), lambda c: charged(
+            c, dst, lambda c: q.copy_messages(c, src, uids, dst, False)),
+            lambda result: bool(result[1]))
 
     async def move(self, src: MailboxId, uids: Sequence[int], dst: MailboxId,
                    ) -> tuple[int, list[tuple[int, int]]]:
-        result = await self._db.write(lambda c: charged(
-            c, dst, lambda c: q.copy_messages(c, src, uids, dst, True)))
-        if result[1]:
-            self._notifier.publish((dst, src))
-        return result
+        return await self._write_and_publish((dst, src), lambda c: charged(
+            c, dst, lambda c: q.copy_messages(c, src, uids, dst, True)),
+            lambda result: bool(result[1]))
 
 
 class SqliteMailStore:
