@@ -49,6 +49,7 @@ def _install_uvloop() -> None:
 
 async def _serve(settings: Settings, sink: EventSink | None = None) -> int:
     """``sink`` receives every security decision (the audit bus; NullSink when None)."""
+    from mailfort.server.gcpacing import GcPacer
     from mailfort.server.lifecycle import serve
     from mailfort.server.tls import TlsContext, ensure_tls_material
 
@@ -73,6 +74,9 @@ async def _serve(settings: Settings, sink: EventSink | None = None) -> int:
                 sink = audit.bus
             sec = await build_security(settings, rt.store, clock, sink or NullSink(),
                                        hashing=rt.hashing)
+            pacer = GcPacer()  # start-up is done: freeze it, pace full collections
+            pacer.start()
+            stack.callback(pacer.stop)
             await serve(settings, rt.store, rt.authenticator, tls, guard=sec.guard,
                         login_service=sec.login_service,
                         audit=audit.hooks if audit is not None else None,

@@ -1,0 +1,98 @@
+"""Pacing CPython's garbage collector in a server that holds thousands of sessions.
+
+CPython runs a full (oldest-generation) collection once the objects promoted since the last
+one exceed a quarter of those that survived it, wherever the allocation that crosses the line
+happens to be. With 10,000 sessions in IDLE the heap holds about 800,000 tracked objects and
+a full collection stops the event loop for about half a second (measured: BENCHMARKS.md). In
+the benchmark it landed, every time, in the middle of an APPEND's fan-out to those idlers.
+
+The pacer (docs/decisions/010-gc-pacing.md):
+
+- freezes what exists once start-up is done (modules, settings, word lists: never garbage),
+  so no collection walks it again (``gc.freeze``);
+- raises the youngest generation's threshold, so that a burst (10,000 idlers woken at once)
+  promotes fewer of its short-lived objects into the old generation;
+- pays the old generation's debt while the loop is quiet: when the loop has kept up with its
+  ticks for a few seconds and young collections happened since the last full one, it runs
+  the full collection itself, so the automatic one (left on, as the safety net) rarely falls
+  due during a burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections.abc import Callable
+from typing import Final
+
+__all__ = ["GcPacer", "YOUNG_THRESHOLD"]
+
+log = logging.getLogger(__name__)
+
+# Allocations (net) between young collections; CPython's default is 700.
+YOUNG_THRESHOLD: Final = 20_000
+_TICK_S: Final = 1.0
+_QUIET_LAG_S: Final = 0.005  # a tick this late or less: the loop is keeping up
+_QUIET_TICKS: Final = 3  # this many quiet ticks in a row: a full collection may run
+_MIN_GAP_S: Final = 30.0  # at most one paced full collection this often
+
+
+class GcPacer:
+    """Start with :meth:`start` on the running loop once start-up is done; :meth:`stop`."""
+
+    def __init__(self, *, collect: Callable[[], object] = lambda: gc.collect(2),
+                 now: Callable[[], float] = time.monotonic,
+                 young_collections: Callable[[], int] = lambda: gc.get_count()[2]) -> None:
+        self._collect = collect
+        self._now = now
+        self._young_collections = young_collections
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._due = 0.0
+        self._quiet = 0
+        self._last_full = 0.0
+        self._saved: tuple[int, int, int] | None = None
+        self.full_collections = 0  # paced ones, for tests and the log
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._saved = gc.get_threshold()
+        gc.collect()
+        gc.freeze()
+        _, middle, old = self._saved
+        gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+        self._last_full = self._now()
+        self._schedule()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._saved is not None:
+            gc.set_threshold(*self._saved)
+            gc.unfreeze()
+            self._saved = None
+
+    def _schedule(self) -> None:
+        assert self._loop is not None
+        self._due = self._now() + _TICK_S
+        self._handle = self._loop.call_later(_TICK_S, self.tick)
+
+    def tick(self) -> None:
+        """One check (public for tests): count quiet ticks, collect when due."""
+        now = self._now()
+        lag = now - self._due
+        self._quiet = self._quiet + 1 if lag <= _QUIET_LAG_S else 0
+        if (self._quiet >= _QUIET_TICKS and now - self._last_full >= _MIN_GAP_S
+                and self._young_collections() > 0):
+            started = time.perf_counter()
+            self._collect()
+            self.full_collections += 1
+            self._last_full = self._now()
+            self._quiet = 0
+            log.debug("gc: full collection while quiet took %.0f ms",
+                      (time.perf_counter() - started) * 1000)
+        if self._loop is not None:
+            self._schedule()

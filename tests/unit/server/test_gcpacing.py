@@ -1,0 +1,79 @@
+"""The garbage-collector pacer: full collections while the loop is quiet, never while it is
+busy, at most one per gap; start freezes start-up objects and stop restores CPython's way."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+from mailfort.server import gcpacing
+from mailfort.server.gcpacing import GcPacer
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _pacer(clock: _Clock, collected: list[float], young: list[int]) -> GcPacer:
+    return GcPacer(collect=lambda: collected.append(clock.t), now=clock,
+                   young_collections=lambda: young[0])
+
+
+async def _run_ticks(pacer: GcPacer, clock: _Clock, lags: list[float]) -> None:
+    """Drive ``tick`` by hand: each tick fires ``lag`` seconds after it was due."""
+    for lag in lags:
+        assert pacer._handle is not None
+        pacer._handle.cancel()
+        clock.t = pacer._due + lag
+        pacer.tick()
+
+
+def test_collects_only_after_quiet_ticks_and_the_gap() -> None:
+    asyncio.run(asyncio.wait_for(_quiet_ticks_and_gap(), 10))
+
+
+async def _quiet_ticks_and_gap() -> None:
+    clock, collected, young = _Clock(), [], [3]
+    pacer = _pacer(clock, collected, young)
+    saved = gc.get_threshold()
+    pacer.start()
+    try:
+        assert gc.get_threshold()[0] == gcpacing.YOUNG_THRESHOLD
+        assert gc.get_freeze_count() > 0  # start-up objects are out of the collector's way
+        await _run_ticks(pacer, clock, [0.0] * 10)
+        assert collected == []  # quiet, but the gap since start is not over
+        await _run_ticks(pacer, clock, [0.0] * 25)
+        assert len(collected) == 1  # quiet for 3 ticks and 30 s since the last
+        await _run_ticks(pacer, clock, [0.0] * 20)
+        assert len(collected) == 1  # not again before the gap
+        await _run_ticks(pacer, clock, [0.0, 0.0, 0.5] * 20)  # busy every third tick
+        assert len(collected) == 1
+        await _run_ticks(pacer, clock, [0.0] * 3)
+        assert len(collected) == 2
+        young[0] = 0  # nothing allocated since: nothing to collect
+        await _run_ticks(pacer, clock, [0.0] * 40)
+        assert len(collected) == 2
+    finally:
+        pacer.stop()
+    assert gc.get_threshold() == saved
+    assert gc.get_freeze_count() == 0
+
+
+def test_runs_on_the_loop_and_stops() -> None:
+    asyncio.run(asyncio.wait_for(_on_the_loop(), 10))
+
+
+async def _on_the_loop() -> None:
+    collected: list[float] = []
+    pacer = GcPacer(collect=lambda: collected.append(0.0))
+    pacer.start()
+    try:
+        assert pacer._handle is not None
+        await asyncio.sleep(0)
+    finally:
+        pacer.stop()
+    assert pacer._handle is None
