@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from . import corpus, scenarios
 from .servers import (
@@ -40,6 +41,8 @@ from .servers import (
     have_dovecot,
     make_certificate,
 )
+
+T = TypeVar("T")
 
 __all__ = ["main", "Plan", "QUICK", "FULL"]
 
@@ -141,10 +144,22 @@ def machine_facts() -> dict[str, str]:
             facts[tool] = "missing"
     try:
         from importlib.metadata import version
-        facts["uvloop"] = version("uvloop")
+        facts["uvloop"] = version("uvloop") + " (server and load generator)"
     except Exception:  # noqa: BLE001 - a fact for the report, best effort
         facts["uvloop"] = "missing"
     return facts
+
+
+def run_load(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a scenario's load generator on uvloop when it is installed (it is: the server uses
+    it). The generator shares the 2 cores with the server under test, so a leaner client
+    leaves more to either server; with the stock loop, reading 10,000 TLS sockets cost the
+    client more than the server (BENCHMARKS.md)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 class Profiler:
@@ -286,7 +301,7 @@ def run_server(server: MailfortServer | DovecotServer, plan: Plan, accs: dict[st
         if want("big"):
             profiled("big")
             results.add(f"3. big mailbox ({plan.big_messages} messages)", label,
-                        asyncio.run(scenarios.big_mailbox(server.port, accs["big"][0])))
+                        run_load(scenarios.big_mailbox(server.port, accs["big"][0])))
         if want("mbsync"):
             profiled("mbsync")
             results.add(f"4. mbsync of the big mailbox ({plan.big_messages} messages)", label,
@@ -295,19 +310,19 @@ def run_server(server: MailfortServer | DovecotServer, plan: Plan, accs: dict[st
         if want("append"):
             profiled("append")
             results.add(f"5. durable APPEND on one connection (up to {plan.append_total})",
-                        label, asyncio.run(scenarios.append_rate(
+                        label, run_load(scenarios.append_rate(
                             server.port, accs["append"][0], plan.append_total,
                             plan.append_buckets, mix_messages, plan.append_limit_s)))
         if want("mixed"):
             for n in plan.mix_clients:
                 profiled(f"mixed-cheap-{n}")
                 results.add(f"1. mixed workload, {n} clients, cheap password scheme", label,
-                            asyncio.run(scenarios.mixed(server.port, accs["mix"], n,
+                            run_load(scenarios.mixed(server.port, accs["mix"], n,
                                                         plan.mix_duration_s, mix_messages)))
         if want("idle"):
             profiled("idle")
             results.add(f"2. {plan.idle_sessions} sessions in IDLE over TLS", label,
-                        asyncio.run(scenarios.idle(server.port, accs["idle"][0],
+                        run_load(scenarios.idle(server.port, accs["idle"][0],
                                                    plan.idle_sessions, server.pids)))
 
     def argon2_phase() -> None:
@@ -315,12 +330,12 @@ def run_server(server: MailfortServer | DovecotServer, plan: Plan, accs: dict[st
             for n in plan.mix_argon2_clients:
                 profiled(f"mixed-argon2-{n}")
                 results.add(f"1. mixed workload, {n} clients, Argon2id (equal schemes)", label,
-                            asyncio.run(scenarios.mixed(server.port, accs["mix"], n,
+                            run_load(scenarios.mixed(server.port, accs["mix"], n,
                                                         plan.mix_duration_s, mix_messages)))
         if want("logins"):
             profiled("logins")
             results.add("6. logins with Argon2id, and during a brute-force flood", label,
-                        asyncio.run(scenarios.logins(server.port, accs["mix"],
+                        run_load(scenarios.logins(server.port, accs["mix"],
                                                      plan.login_duration_s, plan.login_clients,
                                                      plan.flooders)))
 
