@@ -5,9 +5,10 @@ the answer comes, it must equal the change log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,19 @@ class _CountingReads:
         return await self.inner(fn)
 
 
+@contextlib.asynccontextmanager
+async def _inbox(tmp_path: Path) -> AsyncIterator[tuple[SqliteMailStore, MailboxId]]:
+    """A fresh store with one user; its INBOX."""
+    store = await open_sqlite_store(tmp_path / "data")
+    try:
+        user = await store.users.create("u", "h")
+        box = await store.mailboxes.get(user.id, "INBOX")
+        assert box is not None
+        yield store, box.id
+    finally:
+        await store.close()
+
+
 async def _log(store: SqliteMailStore, box: MailboxId, modseq: int) -> list[Change]:
     """The change log itself, read directly."""
     db = store.messages._db  # type: ignore[attr-defined]
@@ -47,81 +61,61 @@ async def _log(store: SqliteMailStore, box: MailboxId, modseq: int) -> list[Chan
 
 
 async def test_a_woken_session_reads_the_writes_delta_not_the_log(tmp_path: Path) -> None:
-    store = await open_sqlite_store(tmp_path / "data")
-    try:
-        user = await store.users.create("u", "h")
-        box = await store.mailboxes.get(user.id, "INBOX")
-        assert box is not None
+    async with _inbox(tmp_path) as (store, box):
         woken = asyncio.Event()
-        store.notifier.subscribe(box.id, lambda _m: woken.set())
-        before = (await store.messages.snapshot(box.id)).mailbox.highest_modseq
+        store.notifier.subscribe(box, lambda _m: woken.set())
+        before = (await store.messages.snapshot(box)).mailbox.highest_modseq
         reads = _CountingReads(store)
         raw, parsed = _message(1)
-        await store.messages.append(box.id, raw, parsed, frozenset(), WHEN)
+        await store.messages.append(box, raw, parsed, frozenset(), WHEN)
         await asyncio.wait_for(woken.wait(), 2)
-        changes = await store.messages.changes_since(box.id, before)
+        changes = await store.messages.changes_since(box, before)
         assert reads.count == 0
-        assert changes == await _log(store, box.id, before)
+        assert changes == await _log(store, box, before)
         assert [c.uid for c in changes] == [1]
         # Up to date already: nothing, still without a read.
-        assert await store.messages.changes_since(box.id, changes[-1].modseq) == []
+        assert await store.messages.changes_since(box, changes[-1].modseq) == []
         assert reads.count == 1  # (the _log read above)
         # Older than the delta: from the log.
-        await store.messages.store_flags(box.id, [1], FlagMode.ADD, frozenset({"\\Seen"}))
-        assert await store.messages.changes_since(box.id, before) == \
-            await _log(store, box.id, before)
+        await store.messages.store_flags(box, [1], FlagMode.ADD, frozenset({"\\Seen"}))
+        assert await store.messages.changes_since(box, before) == \
+            await _log(store, box, before)
         assert reads.count == 3
-    finally:
-        await store.close()
 
 
 async def test_unwatched_mailboxes_publish_no_delta(tmp_path: Path) -> None:
-    store = await open_sqlite_store(tmp_path / "data")
-    try:
-        user = await store.users.create("u", "h")
-        box = await store.mailboxes.get(user.id, "INBOX")
-        assert box is not None
+    async with _inbox(tmp_path) as (store, box):
         raw, parsed = _message(1)
-        await store.messages.append(box.id, raw, parsed, frozenset(), WHEN)
+        await store.messages.append(box, raw, parsed, frozenset(), WHEN)
         reads = _CountingReads(store)
-        assert [c.uid for c in await store.messages.changes_since(box.id, 0)] == [1]
+        assert [c.uid for c in await store.messages.changes_since(box, 0)] == [1]
         assert reads.count == 1
-    finally:
-        await store.close()
 
 
 async def test_concurrent_readers_of_the_same_changes_share_one_read(tmp_path: Path) -> None:
-    store = await open_sqlite_store(tmp_path / "data")
-    try:
-        user = await store.users.create("u", "h")
-        box = await store.mailboxes.get(user.id, "INBOX")
-        assert box is not None
+    async with _inbox(tmp_path) as (store, box):
         for i in range(3):
             raw, parsed = _message(i)
-            await store.messages.append(box.id, raw, parsed, frozenset(), WHEN)
+            await store.messages.append(box, raw, parsed, frozenset(), WHEN)
         reads = _CountingReads(store)
-        results = await asyncio.gather(*(store.messages.changes_since(box.id, 0)
+        results = await asyncio.gather(*(store.messages.changes_since(box, 0)
                                          for _ in range(50)))
         assert reads.count == 1
         assert all(r == results[0] for r in results) and len(results[0]) == 3
         results[0].clear()  # each caller owns its list
         assert len(results[1]) == 3
-    finally:
-        await store.close()
 
 
 async def test_deltas_always_equal_the_change_log(tmp_path: Path) -> None:
     """A seeded random run of appends, flag changes, expunges, copies and moves between two
     watched mailboxes: after each write, every modseq a session could hold gets the same
     answer from the store as from the log."""
-    store = await open_sqlite_store(tmp_path / "data")
     rng = random.Random(4314)  # noqa: S311 - a seeded, repeatable test sequence
-    try:
-        user = await store.users.create("u", "h")
-        inbox = await store.mailboxes.get(user.id, "INBOX")
+    async with _inbox(tmp_path) as (store, inbox):
+        user = await store.users.get("u")
+        assert user is not None
         other = await store.mailboxes.create(user.id, "Other")
-        assert inbox is not None
-        boxes = [inbox.id, other.id]
+        boxes = [inbox, other.id]
         for b in boxes:
             store.notifier.subscribe(b, lambda _m: None)
         m = store.messages
@@ -157,5 +151,3 @@ async def test_deltas_always_equal_the_change_log(tmp_path: Path) -> None:
                 for since in range(max(0, top - 6), top + 1):
                     assert await m.changes_since(b, since) == await _log(store, b, since), \
                         (step, action, b, since)
-    finally:
-        await store.close()
