@@ -415,6 +415,7 @@ class SqliteMessages:
         # it read their changes from here, without a store read or a suspension (an APPEND
         # wakes 10,000 idlers at once).
         self._deltas: dict[MailboxId, _Delta] = {}
+        self._delta_high: dict[MailboxId, int] = {}  # the highest modseq a delta reached
         # Change-log reads in flight, shared by every session that asks for the same mailbox
         # and modseq while no newer write was published. Value: (publications when the read
         # began, the read).
@@ -466,10 +467,13 @@ class SqliteMessages:
             for m in mailbox_ids:
                 self._deltas.pop(m, None)
             for m, (before, changes) in zip(watched, deltas, strict=True):
-                if changes is not None:
-                    self._deltas[m] = _Delta(self._notifier.publications(m), before,
-                                             max((ch.modseq for ch in changes), default=before),
+                after = max((ch.modseq for ch in changes or ()), default=before)
+                # Writes commit and publish in queue order; should a later write ever publish
+                # first, the earlier one's delta would hide it: keep none then.
+                if changes is not None and before >= self._delta_high.get(m, 0):
+                    self._deltas[m] = _Delta(self._notifier.publications(m), before, after,
                                              changes)
+                self._delta_high[m] = max(after, self._delta_high.get(m, 0))
         return result
 
     async def snapshot(self, mailbox_id: MailboxId) -> Snapshot:
