@@ -7,10 +7,12 @@ here awaits, logs or touches blob files.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, overload
@@ -187,6 +189,14 @@ _SELECT_META: Final = (
     "SELECT m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.size, m.blob_id,"
     " c.envelope, c.body, c.bodystructure, c.mime"
     " FROM messages m JOIN contents c ON c.blob_id = m.blob_id"
+)
+_SELECT_MESSAGE_META: Final = (
+    "SELECT m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.size, m.blob_id"
+    " FROM messages m"
+)
+_SELECT_CONTENT_ITEMS: Final = (
+    "SELECT blob_id, envelope, body, bodystructure, mime FROM contents"
+    " WHERE blob_id IN (SELECT value FROM json_each(?))"
 )
 _SELECT_SEARCH: Final = (
     "SELECT m.uid, c.sent_date, c.header_index, c.body_text"
@@ -551,14 +561,85 @@ def changes_since(conn: sqlite3.Connection, mailbox_id: MailboxId, modseq: int, 
             for m, kind, uid, bits, keywords in rows]
 
 
-def fetch_meta(conn: sqlite3.Connection, mailbox_id: MailboxId,
-               uids: Sequence[int]) -> list[MessageMeta]:
-    rows = _uid_rows(conn, _SELECT_META, mailbox_id, uids)
-    return [MessageMeta(uid=_int(r[0]), modseq=_int(r[1]),
-                        flags=decode_flags(_int(r[2]), _text(r[3])),
-                        internal_date=_aware(_text(r[4])), size=_int(r[5]),
-                        blob_id=BlobId(_text(r[6])), envelope=_bytes(r[7]), body=_bytes(r[8]),
-                        bodystructure=_bytes(r[9]), mime=_text(r[10])) for r in rows]
+# FETCH's precomputed items of one message content: (envelope, body, bodystructure, mime).
+ContentItems = tuple[bytes, bytes, bytes, str]
+
+
+class ContentCache:
+    """``contents`` rows FETCH needs, by blob id, most recently used last, bounded by bytes.
+    Contents are immutable (content-addressed), so entries never go stale. Shared by the
+    reader threads (hence the lock)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max = max_bytes
+        self._bytes = 0
+        self._items: collections.OrderedDict[str, ContentItems] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, blob_ids: Iterable[str]) -> dict[str, ContentItems]:
+        found: dict[str, ContentItems] = {}
+        with self._lock:
+            items = self._items
+            for blob_id in blob_ids:
+                item = items.get(blob_id)
+                if item is not None:
+                    items.move_to_end(blob_id)
+                    found[blob_id] = item
+        return found
+
+    def put_many(self, entries: dict[str, ContentItems]) -> None:
+        with self._lock:
+            for blob_id, item in entries.items():
+                if blob_id in self._items:
+                    continue
+                self._items[blob_id] = item
+                self._bytes += _content_size(item)
+            while self._bytes > self._max and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= _content_size(dropped)
+
+
+def _content_size(item: ContentItems) -> int:
+    return len(item[0]) + len(item[1]) + len(item[2]) + len(item[3]) + 200  # + overhead
+
+
+def fetch_meta(conn: sqlite3.Connection, mailbox_id: MailboxId, uids: Sequence[int],
+               cache: ContentCache | None = None) -> list[MessageMeta]:
+    """What FETCH needs of these messages. With ``cache``, the precomputed items come from
+    it where it has them (a narrow read of ``messages`` alone), the rest from ``contents``."""
+    if cache is None:
+        rows = _uid_rows(conn, _SELECT_META, mailbox_id, uids)
+        return [MessageMeta(uid=_int(r[0]), modseq=_int(r[1]),
+                            flags=decode_flags(_int(r[2]), _text(r[3])),
+                            internal_date=_aware(_text(r[4])), size=_int(r[5]),
+                            blob_id=BlobId(_text(r[6])), envelope=_bytes(r[7]),
+                            body=_bytes(r[8]), bodystructure=_bytes(r[9]), mime=_text(r[10]))
+                for r in rows]
+    rows = _uid_rows(conn, _SELECT_MESSAGE_META, mailbox_id, uids)
+    blob_ids = {_text(r[6]) for r in rows}
+    known = cache.get_many(blob_ids)
+    missing = [b for b in blob_ids if b not in known]
+    if missing:
+        fresh: dict[str, ContentItems] = {}
+        for start in range(0, len(missing), _IN_CHUNK):
+            for blob_id, envelope, body, bodystructure, mime in conn.execute(
+                    _SELECT_CONTENT_ITEMS, (json.dumps(missing[start:start + _IN_CHUNK]),)):
+                fresh[_text(blob_id)] = (_bytes(envelope), _bytes(body), _bytes(bodystructure),
+                                         _text(mime))
+        cache.put_many(fresh)
+        known.update(fresh)
+    out: list[MessageMeta] = []
+    for uid, modseq, bits, keywords, internal_date, size, blob_id in rows:
+        blob_text = _text(blob_id)
+        item = known.get(blob_text)
+        if item is None:  # its contents row is gone (a sweep raced us): as if expunged
+            continue
+        out.append(MessageMeta(uid=_int(uid), modseq=_int(modseq),
+                               flags=decode_flags(_int(bits), _text(keywords)),
+                               internal_date=_aware(_text(internal_date)), size=_int(size),
+                               blob_id=BlobId(blob_text), envelope=item[0], body=item[1],
+                               bodystructure=item[2], mime=item[3]))
+    return out
 
 
 def search_data(conn: sqlite3.Connection, mailbox_id: MailboxId,
