@@ -12,10 +12,10 @@ The pacer (docs/decisions/010-gc-pacing.md):
   so no collection walks it again (``gc.freeze``);
 - raises the youngest generation's threshold, so that a burst (10,000 idlers woken at once)
   promotes fewer of its short-lived objects into the old generation;
-- pays the old generation's debt while the loop is quiet: when the loop has kept up with its
-  ticks for a few seconds and young collections happened since the last full one, it runs
-  the full collection itself, so the automatic one (left on, as the safety net) rarely falls
-  due during a burst.
+- pays the old generation's debt as soon as the loop is quiet: when the loop has kept up with
+  its ticks for a second and young collections happened since the last full one, it runs the
+  full collection itself (at most every 5 s, and at most 5 % of the time), so the automatic
+  one (left on, as the safety net) rarely falls due during the next burst.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 
 # Allocations (net) between young collections; CPython's default is 700.
 YOUNG_THRESHOLD: Final = 20_000
-_TICK_S: Final = 1.0
+_TICK_S: Final = 0.5
 _QUIET_LAG_S: Final = 0.005  # a tick this late or less: the loop is keeping up
-_QUIET_TICKS: Final = 3  # this many quiet ticks in a row: a full collection may run
-_MIN_GAP_S: Final = 30.0  # at most one paced full collection this often
+_QUIET_TICKS: Final = 2  # this many quiet ticks in a row (1 s): a full collection may run
+_MIN_GAP_S: Final = 5.0  # paced full collections at most this often, and never more than
+_MAX_SHARE: Final = 0.05  # this share of the time (a 0.5 s collection: one per 10 s at most)
 
 
 class GcPacer:
@@ -53,6 +54,7 @@ class GcPacer:
         self._due = 0.0
         self._quiet = 0
         self._last_full = 0.0
+        self._last_took = 0.0  # seconds the last paced collection took
         self._saved: tuple[int, int, int] | None = None
         self.full_collections = 0  # paced ones, for tests and the log
 
@@ -85,14 +87,15 @@ class GcPacer:
         now = self._now()
         lag = now - self._due
         self._quiet = self._quiet + 1 if lag <= _QUIET_LAG_S else 0
-        if (self._quiet >= _QUIET_TICKS and now - self._last_full >= _MIN_GAP_S
+        gap = max(_MIN_GAP_S, self._last_took / _MAX_SHARE)
+        if (self._quiet >= _QUIET_TICKS and now - self._last_full >= gap
                 and self._young_collections() > 0):
             started = time.perf_counter()
             self._collect()
+            self._last_took = time.perf_counter() - started
             self.full_collections += 1
             self._last_full = self._now()
             self._quiet = 0
-            log.debug("gc: full collection while quiet took %.0f ms",
-                      (time.perf_counter() - started) * 1000)
+            log.debug("gc: full collection while quiet took %.0f ms", self._last_took * 1000)
         if self._loop is not None:
             self._schedule()

@@ -44,15 +44,15 @@ async def _quiet_ticks_and_gap() -> None:
     try:
         assert gc.get_threshold()[0] == gcpacing.YOUNG_THRESHOLD
         assert gc.get_freeze_count() > 0  # start-up objects are out of the collector's way
-        await _run_ticks(pacer, clock, [0.0] * 10)
-        assert collected == []  # quiet, but the gap since start is not over
-        await _run_ticks(pacer, clock, [0.0] * 25)
-        assert len(collected) == 1  # quiet for 3 ticks and 30 s since the last
-        await _run_ticks(pacer, clock, [0.0] * 20)
+        await _run_ticks(pacer, clock, [0.0] * 5)
+        assert collected == []  # quiet, but not 5 s since start-up's own collection
+        await _run_ticks(pacer, clock, [0.0] * 6)
+        assert len(collected) == 1  # quiet for 2 ticks and 5 s since the last
+        await _run_ticks(pacer, clock, [0.0] * 6)
         assert len(collected) == 1  # not again before the gap
-        await _run_ticks(pacer, clock, [0.0, 0.0, 0.5] * 20)  # busy every third tick
+        await _run_ticks(pacer, clock, [0.0, 0.5] * 20)  # busy every other tick
         assert len(collected) == 1
-        await _run_ticks(pacer, clock, [0.0] * 3)
+        await _run_ticks(pacer, clock, [0.0] * 2)
         assert len(collected) == 2
         young[0] = 0  # nothing allocated since: nothing to collect
         await _run_ticks(pacer, clock, [0.0] * 40)
@@ -61,6 +61,27 @@ async def _quiet_ticks_and_gap() -> None:
         pacer.stop()
     assert gc.get_threshold() == saved
     assert gc.get_freeze_count() == 0
+
+
+async def _slow_collections_space_out() -> None:
+    clock, collected, young = _Clock(), [], [3]
+    pacer = GcPacer(collect=lambda: collected.append(clock.t), now=clock,
+                    young_collections=lambda: young[0])
+    pacer.start()
+    try:
+        await _run_ticks(pacer, clock, [0.0] * 12)
+        assert len(collected) == 1
+        pacer._last_took = 1.0  # a 1 s collection: the next no sooner than 20 s after
+        await _run_ticks(pacer, clock, [0.0] * 30)
+        assert len(collected) == 1
+        await _run_ticks(pacer, clock, [0.0] * 12)
+        assert len(collected) == 2
+    finally:
+        pacer.stop()
+
+
+def test_slow_collections_take_at_most_five_percent() -> None:
+    asyncio.run(asyncio.wait_for(_slow_collections_space_out(), 10))
 
 
 def test_runs_on_the_loop_and_stops() -> None:
