@@ -133,14 +133,6 @@ class ImapClient:
                 raise ImapError("IDLE refused")
             self._note(line)
 
-    async def wait_exists(self, above: int) -> int:
-        """During IDLE: read untagged lines until an EXISTS greater than ``above``."""
-        while True:
-            line, _ = await self._read_response_line()
-            self._note(line)
-            if self.exists > above:
-                return self.exists
-
     async def idle_done(self) -> None:
         self.writer.write(b"DONE\r\n")
         await self._collect(b"b%d" % self._tag, False)
