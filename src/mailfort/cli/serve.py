@@ -50,6 +50,7 @@ def _install_uvloop() -> None:
 async def _serve(settings: Settings, sink: EventSink | None = None) -> int:
     """``sink`` receives every security decision (the audit bus; NullSink when None)."""
     from mailfort.server.gcpacing import GcPacer
+    from mailfort.server.imap import INPUT_ACTIVITY
     from mailfort.server.lifecycle import serve
     from mailfort.server.tls import TlsContext, ensure_tls_material
 
@@ -74,7 +75,8 @@ async def _serve(settings: Settings, sink: EventSink | None = None) -> int:
                 sink = audit.bus
             sec = await build_security(settings, rt.store, clock, sink or NullSink(),
                                        hashing=rt.hashing)
-            pacer = GcPacer()  # start-up is done: freeze it, pace full collections
+            # Start-up is done: freeze it, and pace full collections to quiet moments.
+            pacer = GcPacer(activity=lambda: INPUT_ACTIVITY.count)
             pacer.start()
             stack.callback(pacer.stop)
             await serve(settings, rt.store, rt.authenticator, tls, guard=sec.guard,

@@ -12,10 +12,11 @@ The pacer (docs/decisions/010-gc-pacing.md):
   so no collection walks it again (``gc.freeze``);
 - raises the youngest generation's threshold, so that a burst (10,000 idlers woken at once)
   promotes fewer of its short-lived objects into the old generation;
-- pays the old generation's debt as soon as the loop is quiet: when the loop has kept up with
-  its ticks for a second and young collections happened since the last full one, it runs the
-  full collection itself (at most every 5 s, and at most 5 % of the time), so the automatic
-  one (left on, as the safety net) rarely falls due during the next burst.
+- pays the old generation's debt as soon as the server is quiet: when no client has sent
+  anything for a second, the loop kept up with its ticks, and enough was allocated since the
+  last full collection, it runs the full collection itself (at most every 5 s, and at most
+  5 % of the time), so the automatic one (left on, as the safety net) rarely falls due during
+  the next burst. Under steady load nothing is paced: CPython's own schedule applies.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ YOUNG_THRESHOLD: Final = 20_000
 _TICK_S: Final = 0.5
 _QUIET_LAG_S: Final = 0.005  # a tick this late or less: the loop is keeping up
 _QUIET_TICKS: Final = 2  # this many quiet ticks in a row (1 s): a full collection may run
+# Middle-generation collections since the last full one (each follows ~20 young ones, i.e.
+# ~400,000 net allocations): below this there is too little new to be worth a full pass.
+_MIN_MIDDLE_COLLECTIONS: Final = 2
 _MIN_GAP_S: Final = 5.0  # paced full collections at most this often, and never more than
 _MAX_SHARE: Final = 0.05  # this share of the time (a 0.5 s collection: one per 10 s at most)
 
@@ -45,10 +49,16 @@ class GcPacer:
 
     def __init__(self, *, collect: Callable[[], object] = lambda: gc.collect(2),
                  now: Callable[[], float] = time.monotonic,
-                 young_collections: Callable[[], int] = lambda: gc.get_count()[2]) -> None:
+                 young_collections: Callable[[], int] = lambda: gc.get_count()[2],
+                 activity: Callable[[], int] = lambda: 0) -> None:
+        """``young_collections``: middle-generation collections since the last full one;
+        ``activity``: a count that grows whenever a client sends something (a tick during
+        which it grew is not quiet)."""
         self._collect = collect
         self._now = now
         self._young_collections = young_collections
+        self._activity = activity
+        self._seen_activity = 0
         self._handle: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._due = 0.0
@@ -86,10 +96,13 @@ class GcPacer:
         """One check (public for tests): count quiet ticks, collect when due."""
         now = self._now()
         lag = now - self._due
-        self._quiet = self._quiet + 1 if lag <= _QUIET_LAG_S else 0
+        activity = self._activity()
+        is_quiet = lag <= _QUIET_LAG_S and activity == self._seen_activity
+        self._seen_activity = activity
+        self._quiet = self._quiet + 1 if is_quiet else 0
         gap = max(_MIN_GAP_S, self._last_took / _MAX_SHARE)
         if (self._quiet >= _QUIET_TICKS and now - self._last_full >= gap
-                and self._young_collections() > 0):
+                and self._young_collections() >= _MIN_MIDDLE_COLLECTIONS):
             started = time.perf_counter()
             self._collect()
             self._last_took = time.perf_counter() - started

@@ -18,9 +18,11 @@ class _Clock:
         return self.t
 
 
-def _pacer(clock: _Clock, collected: list[float], young: list[int]) -> GcPacer:
+def _pacer(clock: _Clock, collected: list[float], young: list[int],
+           activity: list[int] | None = None) -> GcPacer:
+    seen = activity if activity is not None else [0]
     return GcPacer(collect=lambda: collected.append(clock.t), now=clock,
-                   young_collections=lambda: young[0])
+                   young_collections=lambda: young[0], activity=lambda: seen[0])
 
 
 async def _run_ticks(pacer: GcPacer, clock: _Clock, lags: list[float]) -> None:
@@ -54,7 +56,7 @@ async def _quiet_ticks_and_gap() -> None:
         assert len(collected) == 1
         await _run_ticks(pacer, clock, [0.0] * 2)
         assert len(collected) == 2
-        young[0] = 0  # nothing allocated since: nothing to collect
+        young[0] = 1  # too little allocated since: nothing to collect
         await _run_ticks(pacer, clock, [0.0] * 40)
         assert len(collected) == 2
     finally:
@@ -78,6 +80,25 @@ async def _slow_collections_space_out() -> None:
         assert len(collected) == 2
     finally:
         pacer.stop()
+
+
+async def _client_input_is_not_quiet() -> None:
+    clock, collected, young, activity = _Clock(), [], [3], [0]
+    pacer = _pacer(clock, collected, young, activity)
+    pacer.start()
+    try:
+        for _ in range(40):  # a client sends something every tick: never quiet
+            activity[0] += 1
+            await _run_ticks(pacer, clock, [0.0])
+        assert collected == []
+        await _run_ticks(pacer, clock, [0.0] * 2)  # one silent second
+        assert len(collected) == 1
+    finally:
+        pacer.stop()
+
+
+def test_client_input_keeps_the_server_from_being_quiet() -> None:
+    asyncio.run(asyncio.wait_for(_client_input_is_not_quiet(), 10))
 
 
 def test_slow_collections_take_at_most_five_percent() -> None:
