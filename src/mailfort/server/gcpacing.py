@@ -37,8 +37,8 @@ YOUNG_THRESHOLD: Final = 20_000
 _TICK_S: Final = 0.5
 _QUIET_LAG_S: Final = 0.005  # a tick this late or less: the loop is keeping up
 _QUIET_TICKS: Final = 2  # this many quiet ticks in a row (1 s): a full collection may run
-# Middle-generation collections since the last full one (each follows ~20 young ones, i.e.
-# ~400,000 net allocations): below this there is too little new to be worth a full pass.
+# Middle-generation collections since the last full one (each follows 10 young ones, about
+# 200,000 net allocations): below this there is too little new to be worth a full pass.
 _MIN_MIDDLE_COLLECTIONS: Final = 2
 _MIN_GAP_S: Final = 5.0  # paced full collections at most this often, and never more than
 _MAX_SHARE: Final = 0.05  # this share of the time (a 0.5 s collection: one per 10 s at most)
