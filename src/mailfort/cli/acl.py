@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,7 +37,7 @@ from mailfort.store.api import MailStore
 from mailfort.store.errors import InvalidMailboxName
 from mailfort.store.types import MailboxInfo
 
-__all__ = ["add_parser", "run", "execute", "AdminSink", "DiscardSink", "admin_event",
+__all__ = ["add_parser", "run", "run_admin", "execute", "AdminSink", "DiscardSink", "admin_event",
            "CliMailbox", "find_mailbox", "grantee_of", "CLI_ACTOR"]
 
 CLI_ACTOR = "cli"
@@ -174,12 +175,19 @@ def _permission_event(sink: AdminSink, box: CliMailbox, mailbox: str, grantee: G
                                 rights=rights))
 
 
-async def _run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    events = CliEvents()  # appended to the audit log when done
-    async with runtime(settings) as rt, events.publishing(settings, rt.store):
-        return await execute(args, rt.store, acl_state(rt.store), events)
+AdminCommand = Callable[[argparse.Namespace, MailStore, AclStore, AdminSink], Awaitable[int]]
+
+
+def run_admin(args: argparse.Namespace, command: AdminCommand) -> int:
+    """Run an admin subcommand (acl, group, quota, role, shared) on the configured store;
+    the events it records are appended to the audit log when it is done."""
+    async def main() -> int:
+        settings = settings_from_args(args)
+        events = CliEvents()
+        async with runtime(settings) as rt, events.publishing(settings, rt.store):
+            return await command(args, rt.store, acl_state(rt.store), events)
+    return asyncio.run(main())
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
+    return run_admin(args, execute)

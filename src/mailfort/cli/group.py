@@ -4,13 +4,9 @@ policy and MFA policy. Group names follow the user-name alphabet. Every change i
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from mailfort.auth.usernames import user_name_problem
-from mailfort.cli.acl import AdminSink, admin_event
-from mailfort.cli.audit import CliEvents
-from mailfort.cli.bootstrap import acl_state, runtime
-from mailfort.cli.settings import settings_from_args
+from mailfort.cli.acl import AdminSink, admin_event, run_admin
 from mailfort.core.errors import UsageError
 from mailfort.store.acl import SHARED_HOLDER, AclStore, GroupExists, NoSuchGroup
 from mailfort.store.api import MailStore
@@ -92,12 +88,5 @@ async def execute(args: argparse.Namespace, store: MailStore, acl: AclStore,
         raise
 
 
-async def _run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    events = CliEvents()  # appended to the audit log when done
-    async with runtime(settings) as rt, events.publishing(settings, rt.store):
-        return await execute(args, rt.store, acl_state(rt.store), events)
-
-
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
+    return run_admin(args, execute)
